@@ -1,0 +1,143 @@
+# hxq - build, test, demo, bench, install.
+#
+#   make            build build/libhxq.a and build/hxq
+#   make test       unit, fixture and CLI tests (Check)
+#   make test-san   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       compress, verify and run the bundled tiny OLMoE
+#   make bench      benchmarks (not tests): bench/*.sh
+#   make deps       apt-get install the build dependencies
+#   make install PREFIX=/usr/local
+#
+# Variables: CUDA=0 disables the CUDA kernels even when nvcc exists;
+# SAN=1 builds with sanitizers (into build-san/); WERROR=0 drops -Werror.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+WERROR  ?= 1
+SAN     ?= 0
+CUDA    ?=
+
+PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+MODULES := common io kmeans codec receipt infer pipeline
+INCLUDES := $(addprefix -Ilib/,$(MODULES)) -Ikernels/cuda
+
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread \
+              $(WARN) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(SAN),1)
+BUILD   := build-san
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+CUDA    := 0
+endif
+
+# CUDA: on when nvcc is found, unless CUDA=0.
+NVCC ?= $(shell command -v nvcc 2>/dev/null || { test -x /usr/local/cuda/bin/nvcc && echo /usr/local/cuda/bin/nvcc; })
+ifeq ($(CUDA),)
+CUDA := $(if $(NVCC),1,0)
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+NVCCFLAGS ?= -O3 -std=c++17 -gencode arch=compute_90,code=sm_90 \
+             -gencode arch=compute_80,code=compute_80 -Xcompiler -Wall,-Wextra,-fPIC
+ifeq ($(WERROR),1)
+NVCCFLAGS += -Werror all-warnings -Xcompiler -Werror
+endif
+
+LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(addprefix lib/,$(MODULES)))))
+CMD_SRC  := $(sort $(wildcard cmd/*.c))
+CU_SRC   := $(sort $(wildcard kernels/cuda/*.cu))
+TEST_SRC := $(sort $(wildcard test/*/test_*.c))
+TEST_SUPPORT := $(sort $(wildcard test/common/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
+TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
+
+ifeq ($(CUDA),1)
+CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/%.o)
+ALL_CFLAGS += -DHXQ_HAVE_CUDA=1
+LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
+else
+CU_OBJ   :=
+endif
+
+# AVX2 translation units are compiled with AVX2/FMA and chosen at run time.
+$(BUILD)/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
+
+LIBHXQ := $(BUILD)/libhxq.a
+HXQ    := $(BUILD)/hxq
+
+.PHONY: all test test-san test-cuda demo bench deps install clean fuzz cuda-check
+all: $(HXQ)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) $(INCLUDES) -c $< -o $@
+
+$(LIBHXQ): $(LIB_OBJ) $(CU_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HXQ): $(CMD_OBJ) $(LIBHXQ)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBHXQ) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+
+$(BUILD)/test/%: test/%.c $(TEST_SUPPORT_OBJ) $(LIBHXQ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< \
+	    $(TEST_SUPPORT_OBJ) $(LIBHXQ) $(shell pkg-config --libs check) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+
+$(BUILD)/test/common/%.o: test/common/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
+
+test: $(HXQ) $(TEST_BIN)
+	@HXQ_BIN=$(HXQ) bash test/run_tests.sh $(TEST_BIN)
+
+test-san:
+	$(MAKE) SAN=1 test
+
+test-cuda: $(HXQ) $(TEST_BIN)
+	@HXQ_REQUIRE_GPU=1 HXQ_BIN=$(HXQ) bash test/run_tests.sh $(filter %cuda%,$(TEST_BIN))
+
+cuda-check:
+	@echo "CUDA=$(CUDA) NVCC=$(NVCC)"
+
+demo: $(HXQ)
+	HXQ=$(HXQ) bash scripts/demo.sh
+
+bench: $(HXQ)
+	@for s in bench/*.sh; do echo "== $$s"; HXQ=$(HXQ) bash $$s || exit 1; done
+
+deps:
+	@missing=""; for p in build-essential pkg-config libopenblas-dev libcjson-dev libzstd-dev \
+	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev; do \
+	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends $$missing; else echo "deps: all present"; fi
+
+install: $(HXQ)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/hxq
+	install -m 755 $(HXQ) $(DESTDIR)$(PREFIX)/bin/hxq
+	install -m 644 $(LIBHXQ) $(DESTDIR)$(PREFIX)/lib/libhxq.a
+	install -m 644 $(wildcard lib/*/hxq_*.h) $(DESTDIR)$(PREFIX)/include/hxq/
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

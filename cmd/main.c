@@ -1,0 +1,119 @@
+/* main.c - the hxq command table, global flags and exit status. */
+#include "hxq_cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct hxq_cmd commands[] = {
+    /* name, function, one-line summary: keep sorted by workflow */
+    {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: hxq <command> [options]\n"
+               "       hxq --version | hxq help [command]\n\n"
+               "Compress LLM checkpoints to 8-bit codebooks without calibration data, and run them.\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'hxq <command> --help' describes a command's options.\n"
+               "exit status: 0 ok, 1 verification failed, 2 usage, 3 I/O or format error\n");
+}
+
+static const struct hxq_cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+int cmd_exit_code(int status)
+{
+    switch (status) {
+    case HXQ_OK: return HXQ_EXIT_OK;
+    case HXQ_ERR_VERIFY: return HXQ_EXIT_VERIFY;
+    case HXQ_ERR_INVALID: return HXQ_EXIT_USAGE;
+    default: return HXQ_EXIT_IO;
+    }
+}
+
+int cmd_fail(const char *cmd, int status, const hxq_error *err)
+{
+    const char *msg = err && err->msg[0] ? err->msg : hxq_status_name(status);
+    fprintf(stderr, "hxq %s: %s\n", cmd, msg);
+    return cmd_exit_code(status);
+}
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hxq %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'hxq %s --help')\n", cmd);
+    return HXQ_EXIT_USAGE;
+}
+
+int cmd_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--"))
+            return 0;
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    }
+    return 0;
+}
+
+long long cmd_parse_count(const char *s)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    long long v = strtoll(s, &end, 10);
+    if (*end || v < 0)
+        return -1;
+    return v;
+}
+
+/* A failed write to stdout (full disk, closed pipe) must not exit 0. */
+static int finish_stdout(int rc)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "hxq: error writing to standard output\n");
+        return rc ? rc : HXQ_EXIT_IO;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return HXQ_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("hxq %s\n", HXQ_VERSION);
+        return finish_stdout(0);
+    }
+    if (!strcmp(name, "help") || !strcmp(name, "--help") || !strcmp(name, "-h")) {
+        if (argc > 2 && find_cmd(argv[2])) {
+            char *hargv[] = {argv[2], "--help", NULL};
+            return finish_stdout(find_cmd(argv[2])->fn(2, hargv));
+        }
+        print_help(stdout);
+        return finish_stdout(0);
+    }
+    const struct hxq_cmd *cmd = find_cmd(name);
+    if (!cmd) {
+        fprintf(stderr, "hxq: '%s' is not an hxq command (see 'hxq help')\n", name);
+        return HXQ_EXIT_USAGE;
+    }
+    return finish_stdout(cmd->fn(argc - 1, argv + 1));
+}
