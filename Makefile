@@ -82,17 +82,22 @@ HXQ    := $(BUILD)/hxq
 .PHONY: all test test-san test-cuda demo bench deps install clean fuzz cuda-check
 all: $(HXQ)
 
+# V=1 shows full command lines.
+Q := $(if $(filter 1,$(V)),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/%.o: %.cu
 	@mkdir -p $(dir $@)
-	$(NVCC) $(NVCCFLAGS) $(INCLUDES) -c $< -o $@
+	@$(if $(Q),echo "  NVCC    $<")
+	$(Q)$(NVCC) $(NVCCFLAGS) $(INCLUDES) -c $< -o $@
 
 $(LIBHXQ): $(LIB_OBJ) $(CU_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(Q)ar rcs $@ $^
 
 $(HXQ): $(CMD_OBJ) $(LIBHXQ)
 	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBHXQ) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)

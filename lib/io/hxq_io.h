@@ -246,4 +246,29 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out,
 /*! hxq_config_load() : reads and parses <dir>/config.json. */
 int hxq_config_load(const char *dir, hxq_config *out, hxq_error *err);
 
+/* ---- quantization_config of an HXQ folder ------------------------------ */
+
+typedef struct hxq_qconfig {
+    char quant_method[32];        /* "hxq", or legacy "helix" / "cdna_v3" */
+    int codebook_size;            /* codebook_size or n_clusters; 256 default */
+    int sidecar_enabled;
+    int packed12;                 /* index_packing == "12bit"             */
+    char **exact_patterns;        /* owned                                */
+    int n_exact;
+    char **modules;               /* compressed_modules, owned, as listed */
+    int64_t n_modules;
+} hxq_qconfig;
+
+/*! hxq_qconfig_parse() : the "quantization_config" object of config.json
+ *  text. @return HXQ_OK; HXQ_ERR_FORMAT when it is absent or malformed
+ *  (label names the file); HXQ_ERR_UNSUPPORTED for another quant_method. */
+int hxq_qconfig_parse(const char *json, const char *label, hxq_qconfig *out,
+                      hxq_error *err);
+
+/*! hxq_qconfig_load() : reads <dir>/config.json and parses it. */
+int hxq_qconfig_load(const char *dir, hxq_qconfig *out, hxq_error *err);
+
+/*! hxq_qconfig_free() : frees the owned strings. NULL is a no-op. */
+void hxq_qconfig_free(hxq_qconfig *q);
+
 #endif /* HXQ_IO_H */
