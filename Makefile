@@ -59,11 +59,13 @@ CMD_SRC  := $(sort $(wildcard cmd/*.c))
 CU_SRC   := $(sort $(wildcard kernels/cuda/*.cu))
 TEST_SRC := $(sort $(wildcard test/*/test_*.c))
 TEST_SUPPORT := $(sort $(wildcard test/common/*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:%.c=$(BUILD)/%)
 TEST_SUPPORT_OBJ := $(TEST_SUPPORT:%.c=$(BUILD)/%.o)
+BENCH_BIN := $(BENCH_SRC:%.c=$(BUILD)/%)
 
 ifeq ($(CUDA),1)
 CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/%.o)
@@ -107,6 +109,11 @@ $(BUILD)/test/%: test/%.c $(TEST_SUPPORT_OBJ) $(LIBHXQ)
 	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< \
 	    $(TEST_SUPPORT_OBJ) $(LIBHXQ) $(shell pkg-config --libs check) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
 
+# bench/<name>.c -> build/bench/<name>: helper programs of the bench scripts
+$(BUILD)/bench/%: bench/%.c $(LIBHXQ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHXQ) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+
 $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
@@ -126,8 +133,8 @@ cuda-check:
 demo: $(HXQ)
 	HXQ=$(HXQ) bash scripts/demo.sh
 
-bench: $(HXQ)
-	@for s in bench/*.sh; do echo "== $$s"; HXQ=$(HXQ) bash $$s || exit 1; done
+bench: $(HXQ) $(BENCH_BIN)
+	@for s in bench/*.sh; do echo "== $$s"; HXQ=$(HXQ) BUILD=$(BUILD) bash $$s || exit 1; done
 
 deps:
 	@missing=""; for p in build-essential pkg-config libopenblas-dev libcjson-dev libzstd-dev \
