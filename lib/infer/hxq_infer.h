@@ -76,6 +76,7 @@ typedef struct hxq_model {
     hxq_layer *layers;       /* [n_layers]                                */
     uint64_t weight_bytes;   /* bytes of all weight data the model views  */
     /* private to the loader */
+    hxq_qconfig qcfg;        /* quantization_config when quantized        */
     hxq_ckpt *ckpt;
     hxq_module *modules;     /* HXQ modules (owned small arrays)          */
     int64_t n_modules;

@@ -36,9 +36,6 @@ int infer_load_module(hxq_model *m, const char *name, int64_t rows, int64_t cols
 /* Frees m->modules (model_hxq.c). */
 void infer_free_modules(hxq_model *m);
 
-/* Effective weights of rows [r0, r1) of an HXQ matrix into out (float). */
-void infer_decode_hxq_rows(const hxq_qmatrix *q, int64_t r0, int64_t r1, float *out);
-
 /* Bytes of weight data behind a Linear. */
 uint64_t infer_linear_bytes(const hxq_linear *w);
 

@@ -207,6 +207,7 @@ static int model_fill(const char *dir, hxq_model *m, hxq_error *err)
     if (hxq_mul_i64(m->n_layers, 5 + 3 * m->n_experts, &cap) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: too many modules", dir);
     if (m->quantized) {
+        HXQ_TRY(hxq_qconfig_load(dir, &m->qcfg, err));
         m->modules = hxq_calloc_array(cap + 2, sizeof(hxq_module));
         if (!m->modules)
             return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
@@ -265,6 +266,7 @@ void hxq_model_free(hxq_model *m)
     free(m->layers);
     free(m->final_norm);
     infer_free_modules(m);
+    hxq_qconfig_free(&m->qcfg);
     hxq_ckpt_close(m->ckpt);
     memset(m, 0, sizeof(*m));
 }

@@ -26,7 +26,7 @@ static void decode_rows(const hxq_linear *w, int64_t r0, int64_t r1, float *out)
         break;
     }
     case HXQ_WEIGHT_HXQ:
-        infer_decode_hxq_rows(&w->q, r0, r1, out);
+        hxq_codec_decode_f32(&w->q, r0, r1, out);
         break;
     }
 }

@@ -56,8 +56,9 @@ static int32_t argmax(const float *x, int64_t n)
 }
 
 /* Compares every public prompt of golden file gpath with the model in
- * dir; with full, also hidden states, router logits and greedy tokens. */
-static void check_model(const char *dir, const char *gpath, int full, int threads)
+ * dir: logits, greedy tokens, and with probes hidden states and router
+ * logits. */
+static void check_model(const char *dir, const char *gpath, int probes, int threads)
 {
     hxq_error err = {0};
     hxq_model m;
@@ -82,12 +83,12 @@ static void check_model(const char *dir, const char *gpath, int full, int thread
         float *logits = malloc((size_t)(T * V) * sizeof(float));
         float *hidden = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
         float *router = malloc((size_t)(NL * T * E) * sizeof(float));
-        hxq_forward_out out = {logits, 1, full ? hidden : NULL, full ? router : NULL};
+        hxq_forward_out out = {logits, 1, probes ? hidden : NULL, probes ? router : NULL};
         hxq_engine_reset(e);
         ck_assert_msg(hxq_engine_forward(e, ids, T, &out, &err) == HXQ_OK, "%s", err.msg);
         double d = max_diff(logits, golden(g, prompt, "logits"));
         ck_assert_msg(d < TOL, "%s %s: logits differ by %g", dir, prompt, d);
-        if (full) {
+        if (probes) {
             for (int64_t j = 0; j <= NL; j++) {
                 char what[48];
                 snprintf(what, sizeof(what), "hidden.%lld", (long long)j);
@@ -100,6 +101,8 @@ static void check_model(const char *dir, const char *gpath, int full, int thread
                 d = max_diff(router + l * T * E, golden(g, prompt, what));
                 ck_assert_msg(d < TOL, "%s %s: %s differs by %g", dir, prompt, what, d);
             }
+        }
+        {
             /* greedy: 32 argmax steps, decoding one token at a time */
             int32_t *want = ids_of(golden(g, prompt, "greedy32"));
             int32_t next = argmax(logits + (T - 1) * V, V);
