@@ -196,12 +196,17 @@ typedef struct hxq_sampler_opts {
     uint64_t seed;
 } hxq_sampler_opts;
 
+/* A candidate token (sampler scratch). */
+typedef struct hxq_token_prob {
+    float p;
+    int32_t id;
+} hxq_token_prob;
+
 typedef struct hxq_sampler {
     hxq_sampler_opts o;
     uint64_t state;          /* RNG state (splitmix64)                    */
     int64_t vocab;
-    float *prob;             /* scratch [vocab]                           */
-    int32_t *order;          /* scratch [vocab]                           */
+    hxq_token_prob *cand;    /* scratch [vocab]                           */
 } hxq_sampler;
 
 /*! hxq_sampler_init() : allocates scratch for `vocab` logits.
