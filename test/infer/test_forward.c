@@ -143,6 +143,93 @@ START_TEST(helix_matches_golden)
 }
 END_TEST
 
+START_TEST(load_errors)
+{
+    hxq_model m;
+    memset(&m, 0x5a, sizeof(m));
+    hxq_error err = {0};
+    ck_assert_int_lt(hxq_model_load("test/fixtures/no-such-model", &m, &err), 0);
+    ck_assert_msg(strstr(err.msg, "no-such-model") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(m.layers);
+    /* a folder with the config but one shard missing */
+    char *dir = hxq_test_tmpdir("fwd");
+    ck_assert_int_eq(hxq_test_sh("cp %s/config.json %s/model.safetensors.index.json "
+                                 "%s/model-00001-of-00003.safetensors %s/",
+                                 HXQ_FIXTURE_DENSE, HXQ_FIXTURE_DENSE, HXQ_FIXTURE_DENSE, dir),
+                     0);
+    ck_assert_int_lt(hxq_model_load(dir, &m, &err), 0);
+    ck_assert_msg(strstr(err.msg, "model-0000") != NULL, "%s", err.msg);
+    /* only the first shard as a single file: tensors are missing */
+    ck_assert_int_eq(hxq_test_sh("rm %s/model.safetensors.index.json && mv "
+                                 "%s/model-00001-of-00003.safetensors %s/model.safetensors",
+                                 dir, dir, dir), 0);
+    ck_assert_int_eq(hxq_model_load(dir, &m, &err), HXQ_ERR_FORMAT);
+    ck_assert_msg(strstr(err.msg, "is missing") != NULL, "%s", err.msg);
+    hxq_model_free(&m);
+    hxq_model_free(NULL);
+    hxq_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+START_TEST(engine_limits_and_determinism)
+{
+    hxq_error err = {0};
+    hxq_model m;
+    ck_assert_msg(hxq_model_load(HXQ_FIXTURE_DENSE, &m, &err) == HXQ_OK, "%s", err.msg);
+    hxq_engine_opts o = hxq_engine_opts_default();
+    o.device = HXQ_DEVICE_CUDA;
+    hxq_engine *e = NULL;
+    ck_assert_int_eq(hxq_engine_create(&m, &o, &e, &err), HXQ_ERR_DEVICE);
+    ck_assert_msg(strstr(err.msg, "CUDA") != NULL, "%s", err.msg);
+    ck_assert_ptr_null(e);
+    o = hxq_engine_opts_default();
+    o.max_ctx = 8;
+    o.max_batch = 3;
+    o.threads = 1;
+    ck_assert(hxq_engine_create(&m, &o, &e, &err) == HXQ_OK);
+    ck_assert_int_eq(hxq_engine_max_ctx(e), 8);
+    ck_assert_str_eq(hxq_engine_device_name(e), "cpu");
+    int32_t ids[9] = {643, 1121, 27, 200, 2209, 333, 2626, 809, 2170};
+    int64_t V = m.vocab;
+    float *l1 = malloc((size_t)(8 * V) * sizeof(float));
+    float *l2 = malloc((size_t)(8 * V) * sizeof(float));
+    hxq_forward_out all = {l1, 1, NULL, NULL};
+    /* 8 tokens in batches of 3 fill the context; one more is refused */
+    ck_assert(hxq_engine_forward(e, ids, 8, &all, &err) == HXQ_OK);
+    ck_assert_int_eq(hxq_engine_pos(e), 8);
+    ck_assert_int_eq(hxq_engine_forward(e, ids + 8, 1, NULL, &err), HXQ_ERR_RANGE);
+    ck_assert_msg(strstr(err.msg, "context full") != NULL, "%s", err.msg);
+    ck_assert_int_eq(hxq_engine_pos(e), 8);
+    hxq_engine_reset(e);
+    int32_t bad = (int32_t)V;
+    ck_assert_int_eq(hxq_engine_forward(e, &bad, 1, NULL, &err), HXQ_ERR_INVALID);
+    ck_assert_int_eq(hxq_engine_forward(e, ids, 0, NULL, &err), HXQ_ERR_INVALID);
+    ck_assert_int_eq(hxq_engine_pos(e), 0);
+    /* token by token (matrix-vector path) agrees with the batches */
+    hxq_forward_out one = {NULL, 0, NULL, NULL};
+    for (int t = 0; t < 8; t++) {
+        one.logits = l2 + t * V;
+        ck_assert(hxq_engine_forward(e, ids + t, 1, &one, &err) == HXQ_OK);
+    }
+    for (int64_t i = 0; i < 8 * V; i++)
+        ck_assert_msg(fabs(l1[i] - l2[i]) < 1e-4, "batch vs decode at %lld: %g vs %g",
+                      (long long)i, l1[i], l2[i]);
+    hxq_engine_free(e);
+    /* same bytes at 1 and 2 threads */
+    o.threads = 2;
+    ck_assert(hxq_engine_create(&m, &o, &e, &err) == HXQ_OK);
+    all.logits = l2;
+    ck_assert(hxq_engine_forward(e, ids, 8, &all, &err) == HXQ_OK);
+    ck_assert(memcmp(l1, l2, (size_t)(8 * V) * sizeof(float)) == 0);
+    hxq_engine_free(e);
+    hxq_engine_free(NULL);
+    free(l1);
+    free(l2);
+    hxq_model_free(&m);
+}
+END_TEST
+
 Suite *forward_suite(void)
 {
     Suite *s = suite_create("forward");
@@ -151,6 +238,8 @@ Suite *forward_suite(void)
     tcase_add_test(tc, dense_matches_golden);
     tcase_add_test(tc, dense_one_thread);
     tcase_add_test(tc, helix_matches_golden);
+    tcase_add_test(tc, load_errors);
+    tcase_add_test(tc, engine_limits_and_determinism);
     suite_add_tcase(s, tc);
     return s;
 }
