@@ -74,6 +74,15 @@ void hxq_engine_reset(hxq_engine *e)
     e->pos = 0;
 }
 
+int hxq_engine_rewind(hxq_engine *e, int64_t pos, hxq_error *err)
+{
+    if (pos < 0 || pos > e->pos)
+        return hxq_err(err, HXQ_ERR_INVALID, "rewind to %lld: the cache holds %lld tokens",
+                       (long long)pos, (long long)e->pos);
+    e->pos = pos;
+    return HXQ_OK;
+}
+
 int64_t hxq_engine_pos(const hxq_engine *e)
 {
     return e->pos;

@@ -166,6 +166,11 @@ void hxq_engine_free(hxq_engine *e);
 /*! hxq_engine_reset() : starts a new sequence (position 0). */
 void hxq_engine_reset(hxq_engine *e);
 
+/*! hxq_engine_rewind() : keeps the first pos cached tokens and continues
+ *  from there (a chat reusing its cache). @return HXQ_OK, or
+ *  HXQ_ERR_INVALID when pos is negative or beyond the current position. */
+int hxq_engine_rewind(hxq_engine *e, int64_t pos, hxq_error *err);
+
 /*! hxq_engine_pos() / hxq_engine_max_ctx() : tokens in the cache, and
  *  its capacity. */
 int64_t hxq_engine_pos(const hxq_engine *e);
