@@ -53,10 +53,23 @@ VBMI_TARGET void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, flo
         for (int p = 0; p < 4; p++)
             planes[p][i] = (uint8_t)(u >> (8 * p));
     }
-    __m512i t[4][4];
-    for (int p = 0; p < 4; p++)
-        for (int q = 0; q < 4; q++)
-            t[p][q] = _mm512_load_si512((const void *)(planes[p] + 64 * q));
+    /* sixteen named table registers: the loop below must not spill them */
+    __m512i t00 = _mm512_load_si512((const void *)(planes[0] + 0));
+    __m512i t01 = _mm512_load_si512((const void *)(planes[0] + 64));
+    __m512i t02 = _mm512_load_si512((const void *)(planes[0] + 128));
+    __m512i t03 = _mm512_load_si512((const void *)(planes[0] + 192));
+    __m512i t10 = _mm512_load_si512((const void *)(planes[1] + 0));
+    __m512i t11 = _mm512_load_si512((const void *)(planes[1] + 64));
+    __m512i t12 = _mm512_load_si512((const void *)(planes[1] + 128));
+    __m512i t13 = _mm512_load_si512((const void *)(planes[1] + 192));
+    __m512i t20 = _mm512_load_si512((const void *)(planes[2] + 0));
+    __m512i t21 = _mm512_load_si512((const void *)(planes[2] + 64));
+    __m512i t22 = _mm512_load_si512((const void *)(planes[2] + 128));
+    __m512i t23 = _mm512_load_si512((const void *)(planes[2] + 192));
+    __m512i t30 = _mm512_load_si512((const void *)(planes[3] + 0));
+    __m512i t31 = _mm512_load_si512((const void *)(planes[3] + 64));
+    __m512i t32 = _mm512_load_si512((const void *)(planes[3] + 128));
+    __m512i t33 = _mm512_load_si512((const void *)(planes[3] + 192));
     float xp[XBLOCK] __attribute__((aligned(64)));
     for (int64_t c0 = 0; c0 < cols; c0 += XBLOCK) {
         int64_t cn = cols - c0 < XBLOCK ? cols - c0 : XBLOCK;
@@ -67,12 +80,14 @@ VBMI_TARGET void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, flo
             for (int64_t c = 0; c < cn; c += 64) {
                 __m512i ix = _mm512_loadu_si512((const void *)(idx + c));
                 __mmask64 hi = _mm512_movepi8_mask(ix);
-                __m512i b[4];
-                for (int p = 0; p < 4; p++)
-                    b[p] = _mm512_mask_blend_epi8(hi, _mm512_permutex2var_epi8(t[p][0], ix, t[p][1]),
-                                                  _mm512_permutex2var_epi8(t[p][2], ix, t[p][3]));
-                __m512i l01 = _mm512_unpacklo_epi8(b[0], b[1]), h01 = _mm512_unpackhi_epi8(b[0], b[1]);
-                __m512i l23 = _mm512_unpacklo_epi8(b[2], b[3]), h23 = _mm512_unpackhi_epi8(b[2], b[3]);
+#define PLANE(a, b, c, d)                                                          \
+    _mm512_mask_blend_epi8(hi, _mm512_permutex2var_epi8(a, ix, b),                 \
+                           _mm512_permutex2var_epi8(c, ix, d))
+                __m512i b0 = PLANE(t00, t01, t02, t03), b1 = PLANE(t10, t11, t12, t13);
+                __m512i b2 = PLANE(t20, t21, t22, t23), b3 = PLANE(t30, t31, t32, t33);
+#undef PLANE
+                __m512i l01 = _mm512_unpacklo_epi8(b0, b1), h01 = _mm512_unpackhi_epi8(b0, b1);
+                __m512i l23 = _mm512_unpacklo_epi8(b2, b3), h23 = _mm512_unpackhi_epi8(b2, b3);
                 const float *xc = xp + c;
                 a0 = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_unpacklo_epi16(l01, l23)),
                                      _mm512_load_ps(xc), a0);
