@@ -196,9 +196,9 @@ START_TEST(test_lowest_positions_first_within_a_value)
             in[e.sidecar_pos[s]] = 1;
         /* any element before a sidecar element with the same value is in it */
         for (int64_t s = 0; s < e.n_sidecar; s++) {
-            float v = hxq_bf16_to_f32(w[e.sidecar_pos[s]]);
+            float sv = hxq_bf16_to_f32(w[e.sidecar_pos[s]]);
             for (int64_t i = 0; i < e.sidecar_pos[s]; i++)
-                if (hxq_bf16_to_f32(w[i]) == v)
+                if (hxq_bf16_to_f32(w[i]) == sv)
                     ck_assert_msg(in[i], "budget %lld: position %lld skipped",
                                   (long long)budgets[b], (long long)i);
         }
