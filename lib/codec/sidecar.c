@@ -85,10 +85,12 @@ double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take)
 {
     double total = 0.0;
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int64_t c = p->cnt[i] - (take ? take[i] : 0);
+        j = codec_walk(cb, j, p->x[i]);
         if (c > 0) {
-            double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+            double d = p->x[i] - (double)cb[j];
             total += (double)c * d * d;
         }
     }
@@ -149,8 +151,10 @@ static void sc_select(const codec_points *p, sc_key *keys, int64_t budget, int64
 static void sc_select_error(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                             sc_key *keys, int64_t budget, int64_t *take)
 {
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+        j = codec_walk(cb, j, p->x[i]);
+        double d = p->x[i] - (double)cb[j];
         keys[i] = (sc_key){d * d, fabs(p->x[i]), i};
     }
     sc_select(p, keys, budget, take);

@@ -33,24 +33,6 @@ static inline double dp_cost(const dp_ctx *c, int64_t j, int64_t i)
     return v > 0.0 ? v : 0.0;
 }
 
-/* kmeans_argmin_ref() for short windows, inlined, minimum kept in a
- * register. */
-static inline int64_t dp_argmin_short(const double *a, const double *p1, const double *p0,
-                                      int64_t start, int64_t end, double q1, double q0,
-                                      double *best_out)
-{
-    int64_t best_j = start;
-    double best = INFINITY;
-    for (int64_t j = start; j <= end; j++) {
-        double s = q1 - p1[j];
-        double v = a[j] - s * s / (q0 - p0[j]);
-        best_j = v < best ? j : best_j;
-        best = v < best ? v : best;
-    }
-    *best_out = best;
-    return best_j;
-}
-
 /* Fills cur[i] for i in [ilo, ihi] knowing the optimal split lies in
  * [jlo, jhi]; the leftmost minimum is taken, which keeps splits monotone. */
 static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t jhi)
@@ -68,7 +50,7 @@ static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t j
         if (end - start >= DP_VECTOR_MIN)
             best_j = c->argmin(c->a, c->p1, c->p0, start, end, q1, q0, &best);
         else
-            best_j = dp_argmin_short(c->a, c->p1, c->p0, start, end, q1, q0, &best);
+            best_j = kmeans_argmin_ref(c->a, c->p1, c->p0, start, end, q1, q0, &best);
         c->cur[mid] = best + c->p2[mid];
         c->arg[mid] = (uint16_t)best_j;
         /* recurse on the smaller-index half, loop on the other */
@@ -76,23 +58,6 @@ static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t j
         ilo = mid + 1;
         jlo = best_j;
     }
-}
-
-int64_t kmeans_argmin_ref(const double *a, const double *p1, const double *p0, int64_t start,
-                          int64_t end, double q1, double q0, double *best_out)
-{
-    int64_t best_j = start;
-    double best = INFINITY;
-    for (int64_t j = start; j <= end; j++) {
-        double s = q1 - p1[j];
-        double v = a[j] - s * s / (q0 - p0[j]);
-        if (v < best) {
-            best = v;
-            best_j = j;
-        }
-    }
-    *best_out = best;
-    return best_j;
 }
 
 int kmeans_check_points(const double *x, const double *w, int64_t n, int strict,
