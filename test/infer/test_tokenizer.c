@@ -198,6 +198,46 @@ START_TEST(golden_prompts_and_validation_text)
 }
 END_TEST
 
+/* Long texts are encoded with a per-call word cache, short ones without:
+ * encoding the validation text in short chunks, cut after a newline that
+ * sits between two non-space characters (no regex match crosses such a
+ * point), must give the same ids as encoding it whole. */
+START_TEST(word_cache_changes_nothing)
+{
+    hxq_tokenizer *tok = load(HXQ_FIXTURE_DENSE);
+    size_t len;
+    uint8_t *text = hxq_test_read_file("test/fixtures/tinyshakespeare.txt", &len);
+    ck_assert_ptr_nonnull(text);
+    const char *t = (const char *)text + VAL_OFFSET;
+    len -= VAL_OFFSET;
+    int32_t *whole, *part;
+    int64_t nwhole, npart, at = 0;
+    encode(tok, t, len, &whole, &nwhole);
+    size_t start = 0;
+    int chunks = 0;
+    while (start < len) {
+        size_t end = start + 1500 < len ? start + 1500 : len;
+        while (end < len && !(t[end - 1] == '\n' && end >= 2 && t[end - 2] != '\n' &&
+                              t[end - 2] != ' ' && t[end] != '\n' && t[end] != ' '))
+            end++;
+        ck_assert_uint_lt(end - start, 4096); /* below the caching threshold */
+        encode(tok, t + start, end - start, &part, &npart);
+        ck_assert_int_le(at + npart, nwhole);
+        ck_assert_msg(!memcmp(whole + at, part, (size_t)npart * sizeof(*part)),
+                      "chunk at byte %zu differs", start);
+        at += npart;
+        free(part);
+        start = end;
+        chunks++;
+    }
+    ck_assert_int_eq(at, nwhole);
+    ck_assert_int_gt(chunks, 50);
+    free(whole);
+    free(text);
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
 /* ---- naive reference BPE -------------------------------------------------- */
 
 /* Spec-level BPE over a word of ASCII letters (byte-level chars equal the
@@ -602,6 +642,7 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, golden_olmoe);
     tcase_add_test(tc, golden_tiny);
     tcase_add_test(tc, golden_prompts_and_validation_text);
+    tcase_add_test(tc, word_cache_changes_nothing);
     tcase_add_test(tc, bpe_matches_naive_reference);
     tcase_add_test(tc, long_runs_round_trip);
     tcase_add_test(tc, vocab_queries);
