@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #define OLMOE_TOK "test/fixtures/olmoe/allenai_gpt-neox-olmo-dolma-v1_5.json"
 #define TINY_TOK HXQ_FIXTURE_DENSE "/tokenizer.json"
@@ -365,6 +366,52 @@ START_TEST(long_runs_round_trip)
 }
 END_TEST
 
+/* Random Unicode (letters, digits, marks, exotic whitespace, emoji, special
+ * tokens) decodes back to its NFC form. */
+START_TEST(random_unicode_round_trips_to_nfc)
+{
+    hxq_tokenizer *tok = load(OLMOE_TOK);
+    static const int32_t pool[] = {
+        'a', 'Z', '0', ' ', '\n', '\t', '\'', '!', 0x85, 0xA0, 0xE9, 0x301, 0x308, 0x1680,
+        0x180E, 0x2003, 0x2028, 0x3000, 0x4E2D, 0x65E5, 0x1F642, 0x200D, 0xFB01, 0xFF26, 0x0627,
+        0x1100, 0x1161, 0xAC00, 0x0};
+    uint64_t state = 42;
+    char buf[1024];
+    for (int t = 0; t < 300; t++) {
+        size_t n = 0;
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        int len = (int)((state >> 33) % 60);
+        for (int i = 0; i < len; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t r = state >> 33;
+            if (r % 40 == 0) {
+                memcpy(buf + n, "<|endoftext|>", 13);
+                n += 13;
+                continue;
+            }
+            n += (size_t)utf8proc_encode_char(pool[r % (sizeof(pool) / sizeof(pool[0]))],
+                                              (utf8proc_uint8_t *)buf + n);
+        }
+        int32_t *ids;
+        int64_t nids;
+        encode(tok, buf, n, &ids, &nids);
+        char *dec;
+        size_t dlen;
+        ck_assert_int_eq(hxq_tokenizer_decode(tok, ids, nids, 0, &dec, &dlen, NULL), HXQ_OK);
+        utf8proc_uint8_t *nfc = NULL;
+        utf8proc_ssize_t nn = utf8proc_map((const utf8proc_uint8_t *)buf, (utf8proc_ssize_t)n,
+                                           &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        ck_assert_int_ge(nn, 0);
+        ck_assert_msg(dlen == (size_t)nn && !memcmp(dec, nfc, dlen), "case %d does not round-trip",
+                      t);
+        free(nfc);
+        free(dec);
+        free(ids);
+    }
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
 /* ---- API ------------------------------------------------------------------- */
 
 START_TEST(vocab_queries)
@@ -645,6 +692,7 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, word_cache_changes_nothing);
     tcase_add_test(tc, bpe_matches_naive_reference);
     tcase_add_test(tc, long_runs_round_trip);
+    tcase_add_test(tc, random_unicode_round_trips_to_nfc);
     tcase_add_test(tc, vocab_queries);
     tcase_add_test(tc, encode_edge_cases);
     tcase_add_test(tc, decode_edge_cases);
