@@ -597,30 +597,32 @@ START_TEST(load_errors)
 {
     hxq_tokenizer *tok;
     hxq_error err = {0};
-    const char *nfc = "{\"type\": \"NFC\"}";
-    int rc = load_variant("{\"type\": \"Lowercase\"}", "ByteLevel", "ByteLevel", "BPE", "4",
-                          "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Lowercase'");
-    rc = load_variant(nfc, "Metaspace", "ByteLevel", "BPE", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Metaspace'");
-    rc = load_variant(nfc, "ByteLevel", "WordPiece", "BPE", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'WordPiece'");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "Unigram", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Unigram'");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a c\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'ac' is not in the vocabulary");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a q\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "merges[0]");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "merges[0]");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "-1", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'c' has id");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'c' has id");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "not an integer");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "1", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "id 1 is used by");
+    static const char nfc[] = "{\"type\": \"NFC\"}", ab[] = "\"a b\"";
+    static const struct {
+        const char *norm, *pre, *dec, *model, *id, *merges;
+        int code;
+        const char *why;
+    } cases[] = {
+        {"{\"type\": \"Lowercase\"}", "ByteLevel", "ByteLevel", "BPE", "4", ab,
+         HXQ_ERR_UNSUPPORTED, "'Lowercase'"},
+        {nfc, "Metaspace", "ByteLevel", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'Metaspace'"},
+        {nfc, "ByteLevel", "WordPiece", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'WordPiece'"},
+        {nfc, "ByteLevel", "ByteLevel", "Unigram", "4", ab, HXQ_ERR_UNSUPPORTED, "'Unigram'"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a c\"", HXQ_ERR_FORMAT,
+         "'ac' is not in the vocabulary"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a q\"", HXQ_ERR_FORMAT, "merges[0]"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", HXQ_ERR_FORMAT, "merges[0]"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "-1", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", ab, HXQ_ERR_FORMAT, "not an integer"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "1", ab, HXQ_ERR_FORMAT, "id 1 is used by"},
+    };
+    int rc;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = load_variant(cases[i].norm, cases[i].pre, cases[i].dec, cases[i].model, cases[i].id,
+                          cases[i].merges, &tok, &err);
+        expect_error(rc, tok, &err, cases[i].code, cases[i].why);
+    }
 
     static const char *const broken[] = {
         "", "{", "[1, 2]", "{\"model\": 3}", "{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, "
