@@ -16,11 +16,16 @@
 #define TOK_MAX_EOS 4
 
 /* ---- string -> id hash map (open addressing, keys point into an arena) -- */
+typedef struct tok_strmap_slot {
+    const char *key; /* NULL = empty slot */
+    uint32_t len;
+    uint32_t tag;    /* high bits of the hash: most mismatches never touch key */
+    int32_t val;
+} tok_strmap_slot;
+
 typedef struct tok_strmap {
-    const char **keys; /* NULL = empty slot            */
-    uint32_t *lens;
-    int32_t *vals;
-    uint32_t cap;      /* power of two                  */
+    tok_strmap_slot *slots;
+    uint32_t cap;      /* power of two */
     uint32_t count;
 } tok_strmap;
 
