@@ -8,6 +8,8 @@
 
 static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
+    {"compress", cmd_compress, "compress a BF16/F16/F32 checkpoint folder into an HXQ folder"},
+    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
 };
