@@ -9,6 +9,8 @@
 static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
+    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
+    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
 };
 
 static void print_help(FILE *f)
