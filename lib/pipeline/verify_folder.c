@@ -51,6 +51,20 @@ static int open_folder(const char *dir, hxq_verify_report *rep, hxq_ckpt **ck, h
     return HXQ_OK;
 }
 
+int verify_contents(const char *dir, hxq_verify_report *rep)
+{
+    hxq_ckpt *ck = NULL;
+    hxq_qconfig q;
+    memset(&q, 0, sizeof(q));
+    int has_q = 0;
+    int rc = open_folder(dir, rep, &ck, &q, &has_q);
+    if (rc == HXQ_OK && ck)
+        rc = has_q ? verify_structure(dir, ck, &q, rep) : verify_dense(ck, rep);
+    hxq_ckpt_close(ck);
+    hxq_qconfig_free(&q);
+    return rc;
+}
+
 int hxq_verify_folder(const char *dir, const hxq_verify_opts *opts, hxq_verify_report *rep,
                       hxq_error *err)
 {
@@ -63,17 +77,9 @@ int hxq_verify_folder(const char *dir, const hxq_verify_opts *opts, hxq_verify_r
         return hxq_err(err, HXQ_ERR_IO, "%s: not a folder", dir);
     if (opts->source && !hxq_is_dir(opts->source))
         return hxq_err(err, HXQ_ERR_IO, "%s: not a folder", opts->source);
-    hxq_ckpt *ck = NULL;
-    hxq_qconfig q;
-    memset(&q, 0, sizeof(q));
-    int has_q = 0;
     int rc = verify_receipts(dir, rep);
     if (rc == HXQ_OK)
-        rc = open_folder(dir, rep, &ck, &q, &has_q);
-    if (rc == HXQ_OK && ck)
-        rc = has_q ? verify_structure(dir, ck, &q, rep) : verify_dense(ck, rep);
-    hxq_ckpt_close(ck);
-    hxq_qconfig_free(&q);
+        rc = verify_contents(dir, rep);
     if (rc == HXQ_ERR_NOMEM)
         return hxq_err(err, rc, "out of memory");
     if (rc < 0)

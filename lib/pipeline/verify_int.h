@@ -40,6 +40,10 @@ int verify_receipts(const char *dir, hxq_verify_report *rep);
 int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
                      hxq_verify_report *rep);
 
+/* Steps 2 for a whole folder: opens checkpoint and config (problems are
+ * failures), then structure (HXQ) or finiteness (dense). */
+int verify_contents(const char *dir, hxq_verify_report *rep);
+
 /* 1 when the tensor name ends with suffix. */
 int verify_ends_with(const char *s, const char *suffix);
 
