@@ -165,19 +165,11 @@ static int check_seal(const char *name, const char *text, size_t len, int requir
     return HXQ_OK;
 }
 
-/* The reference's conversion receipt: a PASS verdict and the SHA-256 of
- * model.safetensors. */
-static int check_reference_receipt(const char *dir, const cJSON *root, hxq_verify_report *rep)
+/* Compares the SHA-256 of dir/name with hex recorded in the receipt. */
+static int check_one_hash(const char *dir, const char *name, const char *hex_rec,
+                          hxq_verify_report *rep)
 {
-    const char *name = VERIFY_CONVERSION_RECEIPT;
-    const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(root, "verdict");
-    if (!cJSON_IsString(verdict) || strcmp(verdict->valuestring, "PASS"))
-        VERIFY_TRY(hxq_verify_fail(rep, name, "", "receipt_verdict", "verdict is not \"PASS\""));
-    const cJSON *val = cJSON_GetObjectItemCaseSensitive(root, "validation");
-    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(val, "sha256");
-    if (!cJSON_IsString(sha))
-        return hxq_verify_fail(rep, name, "", "receipt", "no validation.sha256");
-    char *path = hxq_path_join(dir, "model.safetensors");
+    char *path = hxq_path_join(dir, name);
     if (!path)
         return HXQ_ERR_NOMEM;
     char hex[HXQ_SHA256_HEX];
@@ -186,12 +178,37 @@ static int check_reference_receipt(const char *dir, const cJSON *root, hxq_verif
                                    : hxq_err(&e, HXQ_ERR_IO, "missing");
     free(path);
     if (rc < 0)
-        return hxq_verify_fail(rep, "model.safetensors", "", "present", "%s (recorded in %s)",
-                               e.msg, name);
+        return hxq_verify_fail(rep, name, "", "present", "%s (recorded in %s)", e.msg,
+                               VERIFY_CONVERSION_RECEIPT);
     rep->files_hashed++;
-    if (strcmp(hex, sha->valuestring))
-        return hxq_verify_fail(rep, "model.safetensors", "", "sha256",
-                               "sha256 %s, %s records %s", hex, name, sha->valuestring);
+    if (strcmp(hex, hex_rec))
+        return hxq_verify_fail(rep, name, "", "sha256", "sha256 %s, %s records %s", hex,
+                               VERIFY_CONVERSION_RECEIPT, hex_rec);
+    return HXQ_OK;
+}
+
+/* The reference's conversion receipt: a PASS verdict and the SHA-256 of
+ * model.safetensors (ours, when sharded: of the index, plus "shards"). */
+static int check_reference_receipt(const char *dir, const cJSON *root, hxq_verify_report *rep)
+{
+    const char *name = VERIFY_CONVERSION_RECEIPT;
+    const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(root, "verdict");
+    if (!cJSON_IsString(verdict) || strcmp(verdict->valuestring, "PASS"))
+        VERIFY_TRY(hxq_verify_fail(rep, name, "", "receipt_verdict", "verdict is not \"PASS\""));
+    const cJSON *val = cJSON_GetObjectItemCaseSensitive(root, "validation");
+    const cJSON *sha = cJSON_GetObjectItemCaseSensitive(val, "sha256");
+    const cJSON *shards = cJSON_GetObjectItemCaseSensitive(val, "shards");
+    if (!cJSON_IsString(sha))
+        return hxq_verify_fail(rep, name, "", "receipt", "no validation.sha256");
+    VERIFY_TRY(check_one_hash(dir, shards ? "model.safetensors.index.json" : "model.safetensors",
+                              sha->valuestring, rep));
+    const cJSON *s;
+    cJSON_ArrayForEach(s, shards) {
+        if (!cJSON_IsString(s) || strchr(s->string, '/'))
+            VERIFY_TRY(hxq_verify_fail(rep, name, "", "receipt", "a shard entry is malformed"));
+        else
+            VERIFY_TRY(check_one_hash(dir, s->string, s->valuestring, rep));
+    }
     return HXQ_OK;
 }
 

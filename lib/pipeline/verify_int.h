@@ -3,6 +3,7 @@
 #ifndef HXQ_VERIFY_INT_H
 #define HXQ_VERIFY_INT_H
 
+#include "hxq_receipt.h"
 #include "hxq_verify.h"
 
 #include <cJSON.h>
@@ -40,9 +41,21 @@ int verify_receipts(const char *dir, hxq_verify_report *rep);
 int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
                      hxq_verify_report *rep);
 
-/* Steps 2 for a whole folder: opens checkpoint and config (problems are
+/* Step 2 for a whole folder: opens checkpoint and config (problems are
  * failures), then structure (HXQ) or finiteness (dense). */
 int verify_contents(const char *dir, hxq_verify_report *rep);
+
+/* compression_receipt.json against the folder (keys, hashes, totals). */
+int verify_compression_receipt(const hxq_ckpt *ck, const hxq_qconfig *q,
+                               const hxq_compression_receipt *cr, hxq_verify_report *rep);
+
+/* --source: against the dense source folder src (cr may be NULL). */
+int verify_source(const hxq_ckpt *ck, const hxq_qconfig *q, const hxq_compression_receipt *cr,
+                  const char *src, hxq_verify_report *rep);
+
+/* --recompute: compress src again with cr's options, compare to dir. */
+int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const char *src,
+                     int threads, hxq_verify_report *rep, hxq_error *err);
 
 /* 1 when the tensor name ends with suffix. */
 int verify_ends_with(const char *s, const char *suffix);
@@ -50,8 +63,7 @@ int verify_ends_with(const char *s, const char *suffix);
 /* The file name of a path (after the last '/'). */
 const char *verify_base(const char *path);
 
-/* 1 when every element of a floating tensor is finite (non-floating
- * tensors are finite by definition); *bad receives the first bad index. */
-int verify_tensor_finite(const hxq_tensor *t, int64_t *bad);
+/* First non-finite element of a floating tensor, or -1. */
+int64_t verify_first_nonfinite(const hxq_tensor *t);
 
 #endif

@@ -1,5 +1,6 @@
 /* verify_struct.c - structural checks of an HXQ folder's tensors against
  * its quantization_config (the reference's "Gate 1", and more). */
+#include "pipeline_int.h"
 #include "verify_int.h"
 
 #include <stdlib.h>
@@ -9,32 +10,9 @@ static const char *const part_suffix[] = {".codebook", ".indices", ".sidecar_pos
                                           ".sidecar_values"};
 #define NPARTS 4
 
-int verify_tensor_finite(const hxq_tensor *t, int64_t *bad)
+int64_t verify_first_nonfinite(const hxq_tensor *t)
 {
-    const unsigned char *p = t->data;
-    for (int64_t i = 0; i < t->nelem; i++) {
-        int ok = 1;
-        if (t->dtype == HXQ_DT_F32) {
-            uint32_t u;
-            memcpy(&u, p + 4 * i, 4);
-            ok = (u & 0x7f800000u) != 0x7f800000u;
-        } else if (t->dtype == HXQ_DT_BF16 || t->dtype == HXQ_DT_F16) {
-            uint16_t u;
-            memcpy(&u, p + 2 * i, 2);
-            ok = t->dtype == HXQ_DT_BF16 ? (u & 0x7f80u) != 0x7f80u : (u & 0x7c00u) != 0x7c00u;
-        } else if (t->dtype == HXQ_DT_F64) {
-            uint64_t u;
-            memcpy(&u, p + 8 * i, 8);
-            ok = (u & 0x7ff0000000000000ull) != 0x7ff0000000000000ull;
-        } else {
-            return 1;
-        }
-        if (!ok) {
-            *bad = i;
-            return 0;
-        }
-    }
-    return 1;
+    return pipeline_first_nonfinite(t->data, t->dtype, t->nelem);
 }
 
 static int str_cmp(const void *a, const void *b)
@@ -83,8 +61,8 @@ static int check_codebook(const hxq_tensor *cb, const char *mod, int legacy, int
              hxq_dtype_name(cb->dtype), (long long)(cb->ndim ? cb->shape[0] : 0), cb->ndim, k);
         return HXQ_OK;
     }
-    int64_t bad;
-    if (!verify_tensor_finite(cb, &bad))
+    int64_t bad = verify_first_nonfinite(cb);
+    if (bad >= 0)
         FAIL(cb, "codebook_finite", "codebook entry %lld is not finite", (long long)bad);
     return HXQ_OK;
 }
@@ -164,8 +142,8 @@ static int check_sidecar(const hxq_tensor *sp, const hxq_tensor *sv, const char 
         }
         prev = v;
     }
-    int64_t bad;
-    if (!verify_tensor_finite(sv, &bad))
+    int64_t bad = verify_first_nonfinite(sv);
+    if (bad >= 0)
         FAIL(sv, "sidecar_finite", "sidecar value %lld is not finite", (long long)bad);
     return HXQ_OK;
 }
@@ -247,8 +225,8 @@ int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
         }
         exact++;
         rep->tensors_checked++;
-        int64_t bad;
-        if (!verify_tensor_finite(t, &bad))
+        int64_t bad = verify_first_nonfinite(t);
+        if (bad >= 0)
             rc = hxq_verify_fail(rep, verify_base(t->path), t->name, "exact_finite",
                                  "element %lld is not finite", (long long)bad);
     }
