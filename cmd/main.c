@@ -9,6 +9,7 @@
 static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
     {"compress", cmd_compress, "compress a BF16/F16/F32 checkpoint folder into an HXQ folder"},
+    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
     {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
     {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
