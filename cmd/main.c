@@ -12,6 +12,8 @@ static const struct hxq_cmd commands[] = {
     {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
+    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
+    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
 };
 
 static void print_help(FILE *f)
