@@ -18,6 +18,7 @@
 #ifndef HXQ_INFER_CUDA_INT_H
 #define HXQ_INFER_CUDA_INT_H
 
+#include "hxq_codec.h"
 #include "hxq_common.h"
 
 #include <stdint.h>
@@ -66,6 +67,35 @@ int cuda_dmodel_check(const cuda_dmodel *dm, hxq_error *err);
 /*! cuda_dmodel_free() : frees the device memory and the layer array; the
  *  struct itself is the caller's and is zeroed. NULL is a no-op. */
 void cuda_dmodel_free(cuda_dmodel *dm);
+
+/*! cuda_sidecar_csr() :
+ *  The sidecar of m (positions ascending) in the compressed-row form of
+ *  hxq_cuda_mat: rowptr[rows + 1], col[n_sidecar], delta[n_sidecar] =
+ *  value - codebook[index] (host arrays the caller provides).
+ *  @return HXQ_OK or HXQ_ERR_FORMAT (a position out of range or not
+ *  ascending, more than INT32_MAX entries, cols over INT32_MAX). */
+int cuda_sidecar_csr(const hxq_qmatrix *m, int32_t *rowptr, int32_t *col, float *delta,
+                     hxq_error *err);
+
+/*! cuda_dmodel_put_dense() / cuda_dmodel_put_hxq() :
+ *  Upload one matrix in its stored form into memory owned by dm and fill
+ *  *desc (a host copy of its hxq_cuda_mat) with the device pointers.
+ *  kind is HXQ_CUDA_F32 / BF16 / F16 for put_dense; data has rows*cols
+ *  elements. put_hxq uploads the 256-entry codebook (entries past the
+ *  stored count are zero), the U8 indices and the sidecar as compressed
+ *  rows. @return HXQ_OK, HXQ_ERR_FORMAT, HXQ_ERR_NOMEM, HXQ_ERR_DEVICE. */
+int cuda_dmodel_put_dense(cuda_dmodel *dm, int kind, const void *data, int64_t rows,
+                          int64_t cols, struct hxq_cuda_mat *desc, hxq_error *err);
+int cuda_dmodel_put_hxq(cuda_dmodel *dm, const hxq_qmatrix *q, struct hxq_cuda_mat *desc,
+                        hxq_error *err);
+
+/*! cuda_dmodel_put_table() : uploads descs[n] as a device table *out. */
+int cuda_dmodel_put_table(cuda_dmodel *dm, const struct hxq_cuda_mat *descs, int64_t n,
+                          struct hxq_cuda_mat **out, hxq_error *err);
+
+/*! cuda_dmodel_put_f32() : uploads v[n] floats (norm weights) to *out. */
+int cuda_dmodel_put_f32(cuda_dmodel *dm, const float *v, int64_t n, float **out,
+                        hxq_error *err);
 
 typedef struct cuda_run cuda_run;
 
