@@ -97,6 +97,17 @@ int cuda_dmodel_put_table(cuda_dmodel *dm, const struct hxq_cuda_mat *descs, int
 int cuda_dmodel_put_f32(cuda_dmodel *dm, const float *v, int64_t n, float **out,
                         hxq_error *err);
 
+struct hxq_model; /* hxq_infer.h */
+
+/*! cuda_upload_model() :
+ *  Fills *dm with the model m in device memory (weights in stored form,
+ *  norm vectors as float). On failure *dm may hold partial allocations:
+ *  free it with cuda_dmodel_free().
+ *  @return HXQ_OK, HXQ_ERR_UNSUPPORTED (an HXQ embedding table, mixed
+ *  storage inside one kernel group, shapes cuda_dmodel_check rejects),
+ *  HXQ_ERR_FORMAT (sidecar), HXQ_ERR_NOMEM, HXQ_ERR_DEVICE. */
+int cuda_upload_model(const struct hxq_model *m, cuda_dmodel *dm, hxq_error *err);
+
 typedef struct cuda_run cuda_run;
 
 /*! cuda_run_create() :
