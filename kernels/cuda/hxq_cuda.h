@@ -146,7 +146,10 @@ typedef struct hxq_cuda_mat {
  * sel = the top-k ids). Without sel, several tokens share each weight read
  * (a batched LUT kernel, 4 tokens per block); with sel each token reads
  * its own experts. fp32 accumulation; the sum order is fixed, so results
- * are deterministic. */
+ * are deterministic.
+ * Prologues applied to each staged input vector, in this order:
+ *     x_up > 0:  x[c] = silu(x[c]) * x[c + x_up]   (a gate/up pair)
+ *     norm_w:    x = norm_w * x / sqrt(mean(x^2) + norm_eps)  (RMSNorm) */
 typedef struct hxq_cuda_linear_args {
     const hxq_cuda_mat *mats;   /* device table                              */
     int kind;                   /* hxq_cuda_kind except HXQ_CUDA_U8          */
@@ -161,6 +164,9 @@ typedef struct hxq_cuda_linear_args {
     float *y;
     int64_t y_tok, y_grp;
     int accumulate;
+    const float *norm_w;        /* device [cols] or NULL                     */
+    float norm_eps;
+    int64_t x_up;               /* 0, or the offset of "up" from "gate"      */
 } hxq_cuda_linear_args;
 
 /*! hxq_cuda_linear() : the grouped product above.
@@ -197,6 +203,18 @@ int hxq_cuda_kv_store(const float *k, int64_t k_stride, const float *v, int64_t 
                       float *k_cache, float *v_cache, int64_t kv_dim, int64_t ntok,
                       int64_t max_ctx, const int32_t *d_pos, void *stream, hxq_error *err);
 
+/*! hxq_cuda_qk_norm_rope() :
+ *  The fused attention prologue for n_heads == n_kv_heads: each token's row
+ *  at qkv + t * stride holds q, k, v ([3, hidden], hidden = n_heads *
+ *  head_dim). q = rope(rmsnorm(q, q_norm)) in place; rope(rmsnorm(k,
+ *  k_norm)) and v go to row *d_pos + t of k_cache / v_cache [max_ctx,
+ *  hidden] (rows >= max_ctx skipped). The same arithmetic as rmsnorm,
+ *  rope_neox and kv_store in sequence. */
+int hxq_cuda_qk_norm_rope(float *qkv, int64_t stride, const float *q_norm,
+                          const float *k_norm, int64_t n_heads, int64_t head_dim, float eps,
+                          float theta, float *k_cache, float *v_cache, int64_t ntok,
+                          int64_t max_ctx, const int32_t *d_pos, void *stream, hxq_error *err);
+
 /*! hxq_cuda_attention() :
  *  Causal softmax attention of ntok query tokens at positions *d_pos + t
  *  over one layer's caches (which already hold positions 0 .. *d_pos +
@@ -230,24 +248,21 @@ typedef struct hxq_cuda_moe_args {
     int64_t n_experts, top_k, hidden, inter, ntok;
     const int32_t *ids;           /* device [ntok, top_k] (router_topk)        */
     const float *weights;         /* device [ntok, top_k]                      */
-    const float *x;               /* [ntok, hidden] normed input               */
+    const float *x;               /* [ntok, hidden] input                      */
     float *gu;                    /* scratch [ntok, 2 top_k, inter]            */
-    float *h;                     /* scratch [ntok, top_k, inter]              */
     float *ye;                    /* scratch [ntok, top_k, hidden]             */
     float *out;                   /* [ntok, hidden]: += sum_j w_j down(...)    */
+    const float *norm_w;          /* device [hidden]: RMSNorm of x first, or NULL */
+    float norm_eps;
 } hxq_cuda_moe_args;
 
 /*! hxq_cuda_moe() :
- *  out[t] += sum_j weights[t, j] * down_e(silu(gate_e(x[t])) * up_e(x[t]))
- *  with e = ids[t, j], summed in j order. Four launches: the grouped
- *  gate/up product, silu(gate) * up, the grouped down product, the
- *  weighted accumulate. */
+ *  out[t] += sum_j weights[t, j] * down_e(silu(gate_e(n[t])) * up_e(n[t]))
+ *  with e = ids[t, j], summed in j order, n = RMSNorm(x, norm_w) (or x
+ *  when norm_w is NULL). Three launches: the grouped gate/up product (norm
+ *  prologue), the grouped down product (silu * up prologue), the weighted
+ *  accumulate. out may be x. */
 int hxq_cuda_moe(const hxq_cuda_moe_args *a, void *stream, hxq_error *err);
-
-/*! hxq_cuda_silu_mul() : h[t, j, :] = silu(gu[t, j, :]) * gu[t, top_k + j, :]
- *  for gu [ntok, 2 top_k, inter], h [ntok, top_k, inter]. */
-int hxq_cuda_silu_mul(const float *gu, float *h, int64_t ntok, int64_t top_k,
-                      int64_t inter, void *stream, hxq_error *err);
 
 /*! hxq_cuda_weighted_add() : out[t, :] += sum_j weights[t, j] * ye[t, j, :]
  *  (j in order) for ye [ntok, top_k, dim]. */

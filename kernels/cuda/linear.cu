@@ -1,13 +1,15 @@
 /* linear.cu - grouped matrix-vector products over HXQ (8-bit codebook) and
  * dense (F32 / BF16 / F16) matrices: the attention projections, the router,
- * the selected experts and lm_head.
+ * the selected experts and lm_head. Optional prologues while the input is
+ * staged: RMSNorm (so the norm before a projection is no separate launch)
+ * and silu(gate) * up (the input of an expert's down projection).
  *
  * One block = 8 warps over LIN_ROWS rows of one group and NB tokens. The
  * block stages its NB input vectors in shared memory and, for HXQ, the
  * codebook replicated 32 times (entry i of lane l at [i * 32 + l]), so that
  * each lane's lookups hit its own bank: no bank conflicts whatever the
  * indices. A warp walks a row with 4-element loads per lane (4 indices =
- * one 32-bit load, coalesced into 128 bytes per warp), four loads in flight
+ * one 32-bit load, coalesced into 128 bytes per warp), eight loads in flight
  * per lane, then adds the row's sidecar deltas (a sparse pass over only
  * that row's entries), then reduces across the warp. */
 #include "cuda_int.cuh"
@@ -19,8 +21,10 @@
 
 struct lin_params {
     const hxq_cuda_mat *mats;
-    int64_t rows, cols, set_stride, ntok;
-    int nsel, vec, accumulate;
+    int64_t rows, cols, set_stride, ntok, x_up;
+    int nsel, vec, accumulate, rpb;
+    const float *norm_w;
+    float eps;
     const int32_t *sel;
     const float *x;
     int64_t x_tok, x_grp;
@@ -96,18 +100,42 @@ __global__ void __launch_bounds__(LIN_THREADS) linear_kernel(lin_params p)
     if (KIND == HXQ_CUDA_HXQ)
         for (int i = threadIdx.x; i < LIN_CB_REP; i += LIN_THREADS)
             cbs[i] = m.codebook[i >> 5];
+    /* the input vectors; with x_up, silu(gate) * up of a gate/up pair */
     for (int b = 0; b < NB; b++) {
         const float *xg = p.x + (t0 + b) * p.x_tok + (int64_t)g * p.x_grp;
-        for (int64_t c = threadIdx.x; c < cols; c += LIN_THREADS)
-            xs[b * cols + c] = b < nt ? xg[c] : 0.0f;
+        for (int64_t c = threadIdx.x; c < cols; c += LIN_THREADS) {
+            float v = 0.0f;
+            if (b < nt) {
+                v = xg[c];
+                if (p.x_up)
+                    v = v / (1.0f + expf(-v)) * xg[c + p.x_up];
+            }
+            xs[b * cols + c] = v;
+        }
     }
     __syncthreads();
-
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    int64_t r_end = ((int64_t)blockIdx.x + 1) * LIN_ROWS;
+    if (p.norm_w) { /* RMSNorm prologue: one warp per token */
+        __shared__ float inv_s[NB];
+        if (warp < NB) {
+            float ss = 0.0f;
+            for (int64_t c = lane; c < cols; c += 32)
+                ss += xs[warp * cols + c] * xs[warp * cols + c];
+            ss = warp_sum(ss);
+            if (lane == 0)
+                inv_s[warp] = 1.0f / sqrtf(ss / (float)cols + p.eps);
+        }
+        __syncthreads();
+        for (int b = 0; b < NB; b++)
+            for (int64_t c = threadIdx.x; c < cols; c += LIN_THREADS)
+                xs[b * cols + c] = p.norm_w[c] * (xs[b * cols + c] * inv_s[b]);
+        __syncthreads();
+    }
+
+    int64_t r_end = ((int64_t)blockIdx.x + 1) * p.rpb;
     if (r_end > p.rows)
         r_end = p.rows;
-    for (int64_t r = (int64_t)blockIdx.x * LIN_ROWS + warp; r < r_end; r += LIN_WARPS) {
+    for (int64_t r = (int64_t)blockIdx.x * p.rpb + warp; r < r_end; r += LIN_WARPS) {
         float acc[NB];
 #pragma unroll
         for (int b = 0; b < NB; b++)
@@ -115,15 +143,15 @@ __global__ void __launch_bounds__(LIN_THREADS) linear_kernel(lin_params p)
         const int64_t base = r * cols;
         if (p.vec) {
             int64_t c = (int64_t)lane * 4;
-            for (; c + 384 < cols; c += 512) {
-                float4 w0 = load4<KIND>(m.w, base + c, cbs, lane);
-                float4 w1 = load4<KIND>(m.w, base + c + 128, cbs, lane);
-                float4 w2 = load4<KIND>(m.w, base + c + 256, cbs, lane);
-                float4 w3 = load4<KIND>(m.w, base + c + 384, cbs, lane);
-                fma4<NB>(acc, w0, xs, cols, c);
-                fma4<NB>(acc, w1, xs, cols, c + 128);
-                fma4<NB>(acc, w2, xs, cols, c + 256);
-                fma4<NB>(acc, w3, xs, cols, c + 384);
+            /* 8 independent loads in flight per lane, then their FMAs */
+            for (; c + 896 < cols; c += 1024) {
+                float4 wv[8];
+#pragma unroll
+                for (int u = 0; u < 8; u++)
+                    wv[u] = load4<KIND>(m.w, base + c + 128 * u, cbs, lane);
+#pragma unroll
+                for (int u = 0; u < 8; u++)
+                    fma4<NB>(acc, wv[u], xs, cols, c + 128 * u);
             }
             for (; c < cols; c += 128)
                 fma4<NB>(acc, load4<KIND>(m.w, base + c, cbs, lane), xs, cols, c);
@@ -203,7 +231,7 @@ extern "C" int hxq_cuda_linear(const hxq_cuda_linear_args *a, void *stream, hxq_
         a->kind != HXQ_CUDA_HXQ)
         return hxq_err(err, HXQ_ERR_INVALID, "cuda linear: unknown weight kind %d", a->kind);
     if (a->rows < 1 || a->cols < 1 || a->ntok < 1 || a->nsets < 1 || a->nsel < 1 ||
-        a->set_stride < 0 || a->cols > INT32_MAX)
+        a->set_stride < 0 || a->cols > INT32_MAX || a->x_up < 0 || !(a->norm_eps >= 0.0f))
         return hxq_err(err, HXQ_ERR_INVALID,
                        "cuda linear: bad shape rows %lld cols %lld ntok %lld sets %d sel %d",
                        (long long)a->rows, (long long)a->cols, (long long)a->ntok, a->nsets,
@@ -211,7 +239,11 @@ extern "C" int hxq_cuda_linear(const hxq_cuda_linear_args *a, void *stream, hxq_
     int64_t groups = (int64_t)a->nsets * a->nsel;
     int nb = (a->sel == NULL && a->ntok > 1) ? 4 : 1;
     int64_t zblocks = (a->ntok + nb - 1) / nb;
-    int64_t xblocks = (a->rows + LIN_ROWS - 1) / LIN_ROWS;
+    /* 16 rows per block, 8 when that leaves fewer than ~2 blocks per SM */
+    int rpb = LIN_ROWS;
+    if ((a->rows + LIN_ROWS - 1) / LIN_ROWS * groups * zblocks < 264)
+        rpb = LIN_WARPS;
+    int64_t xblocks = (a->rows + rpb - 1) / rpb;
     if (groups > CUDA_GRID_YZ_MAX || zblocks > CUDA_GRID_YZ_MAX || xblocks > INT32_MAX)
         return hxq_err(err, HXQ_ERR_INVALID,
                        "cuda linear: %lld groups x %lld tokens exceed the grid",
@@ -223,6 +255,10 @@ extern "C" int hxq_cuda_linear(const hxq_cuda_linear_args *a, void *stream, hxq_
     p.set_stride = a->set_stride;
     p.ntok = a->ntok;
     p.nsel = a->nsel;
+    p.rpb = rpb;
+    p.x_up = a->x_up;
+    p.norm_w = a->norm_w;
+    p.eps = a->norm_eps;
     p.vec = (a->cols % 4) == 0;
     p.accumulate = a->accumulate != 0;
     p.sel = a->sel;

@@ -1,34 +1,12 @@
 /* moe.cu - expert dispatch: only the top-k experts of each token run, as
- * two grouped products (gate+up, then down) around silu(gate) * up, and a
- * weighted accumulate into the residual stream. */
+ * two grouped products (gate+up with the RMSNorm prologue, then down with
+ * the silu(gate) * up prologue) and a weighted accumulate into the residual
+ * stream. */
 #include "cuda_int.cuh"
 
+#include <string.h>
+
 #define MOE_THREADS 256
-
-__global__ void __launch_bounds__(MOE_THREADS)
-silu_mul_kernel(const float *gu, float *h, int64_t top_k, int64_t inter)
-{
-    const int64_t t = blockIdx.y, j = blockIdx.x;
-    const float *g = gu + (t * 2 * top_k + j) * inter;
-    const float *u = gu + (t * 2 * top_k + top_k + j) * inter;
-    float *o = h + (t * top_k + j) * inter;
-    for (int64_t i = threadIdx.x; i < inter; i += MOE_THREADS) {
-        const float a = g[i];
-        o[i] = a / (1.0f + expf(-a)) * u[i];
-    }
-}
-
-extern "C" int hxq_cuda_silu_mul(const float *gu, float *h, int64_t ntok, int64_t top_k,
-                                 int64_t inter, void *stream, hxq_error *err)
-{
-    if (!gu || !h)
-        return hxq_err(err, HXQ_ERR_INVALID, "cuda silu_mul: NULL argument");
-    if (ntok < 1 || ntok > CUDA_GRID_YZ_MAX || top_k < 1 || top_k > INT32_MAX || inter < 1)
-        return hxq_err(err, HXQ_ERR_INVALID, "cuda silu_mul: bad shape");
-    dim3 grid((unsigned)top_k, (unsigned)ntok);
-    silu_mul_kernel<<<grid, MOE_THREADS, 0, CUDA_STREAM(stream)>>>(gu, h, top_k, inter);
-    return cuda_launch_status("silu_mul", err);
-}
 
 __global__ void __launch_bounds__(MOE_THREADS)
 weighted_add_kernel(const float *ye, const float *w, float *out, int64_t top_k, int64_t dim)
@@ -60,8 +38,8 @@ extern "C" int hxq_cuda_weighted_add(const float *ye, const float *weights, floa
 
 extern "C" int hxq_cuda_moe(const hxq_cuda_moe_args *a, void *stream, hxq_error *err)
 {
-    if (!a || !a->gate_up || !a->down || !a->ids || !a->weights || !a->x || !a->gu || !a->h ||
-        !a->ye || !a->out)
+    if (!a || !a->gate_up || !a->down || !a->ids || !a->weights || !a->x || !a->gu || !a->ye ||
+        !a->out)
         return hxq_err(err, HXQ_ERR_INVALID, "cuda moe: NULL argument");
     if (a->n_experts < 1 || a->top_k < 1 || a->top_k > a->n_experts || a->hidden < 1 ||
         a->inter < 1 || a->ntok < 1 || a->top_k > INT32_MAX / 2)
@@ -69,6 +47,7 @@ extern "C" int hxq_cuda_moe(const hxq_cuda_moe_args *a, void *stream, hxq_error 
                        (long long)a->n_experts, (long long)a->top_k);
     const int k = (int)a->top_k;
     hxq_cuda_linear_args l;
+    memset(&l, 0, sizeof(l));
     l.mats = a->gate_up;
     l.kind = a->gate_up_kind;
     l.rows = a->inter;
@@ -84,17 +63,19 @@ extern "C" int hxq_cuda_moe(const hxq_cuda_moe_args *a, void *stream, hxq_error 
     l.y = a->gu;
     l.y_tok = 2 * a->top_k * a->inter;
     l.y_grp = a->inter;
-    l.accumulate = 0;
+    l.norm_w = a->norm_w;
+    l.norm_eps = a->norm_eps;
     HXQ_TRY(hxq_cuda_linear(&l, stream, err));
-    HXQ_TRY(hxq_cuda_silu_mul(a->gu, a->h, a->ntok, a->top_k, a->inter, stream, err));
+    l.norm_w = NULL;
     l.mats = a->down;
     l.kind = a->down_kind;
     l.rows = a->hidden;
     l.cols = a->inter;
     l.nsets = 1;
-    l.x = a->h;
-    l.x_tok = a->top_k * a->inter;
+    l.x = a->gu; /* group j: gate at j * inter, up at (top_k + j) * inter */
+    l.x_tok = 2 * a->top_k * a->inter;
     l.x_grp = a->inter;
+    l.x_up = a->top_k * a->inter;
     l.y = a->ye;
     l.y_tok = a->top_k * a->hidden;
     l.y_grp = a->hidden;

@@ -19,7 +19,7 @@ struct cuda_run {
     float *x, *a, *qkv, *att; /* [B, H], [B, H], [B, 3H], [B, H]            */
     float *rl, *topw;         /* [B, E], [B, k]                             */
     int32_t *topi;            /* [B, k]                                     */
-    float *gu, *hb, *ye;      /* [B, 2k, I], [B, k, I], [B, k, H]           */
+    float *gu, *ye;           /* [B, 2k, I], [B, k, H]                      */
     float *logits;            /* [B, V]                                     */
     void *graph;              /* decode step, captured on first use         */
     int use_graph;
@@ -109,8 +109,6 @@ int cuda_run_create(cuda_dmodel *dm, int64_t max_ctx, int64_t max_batch, cuda_ru
     if (rc == HXQ_OK)
         rc = run_alloc(r, &r->gu, B * 2 * K * I, sizeof(float), err);
     if (rc == HXQ_OK)
-        rc = run_alloc(r, &r->hb, B * K * I, sizeof(float), err);
-    if (rc == HXQ_OK)
         rc = run_alloc(r, &r->ye, B * K * H, sizeof(float), err);
     if (rc == HXQ_OK)
         rc = run_alloc(r, &r->logits, B * V, sizeof(float), err);
@@ -132,10 +130,12 @@ const cuda_dmodel *cuda_run_model(const cuda_run *r)
     return &r->w;
 }
 
-/* y = W x for ntok tokens through a one-matrix (or q/k/v) table. */
+/* y = W norm(x) for ntok tokens through a one-matrix (or q/k/v) table;
+ * norm_w NULL: no RMSNorm prologue. */
 static int run_linear(cuda_run *r, const struct hxq_cuda_mat *mats, int kind, int nsel,
-                      int64_t rows, int64_t cols, int64_t ntok, const float *x, float *y,
-                      int64_t y_tok, int accumulate, hxq_error *err)
+                      int64_t rows, int64_t cols, int64_t ntok, const float *x,
+                      const float *norm_w, float *y, int64_t y_tok, int accumulate,
+                      hxq_error *err)
 {
     hxq_cuda_linear_args l;
     memset(&l, 0, sizeof(l));
@@ -152,6 +152,8 @@ static int run_linear(cuda_run *r, const struct hxq_cuda_mat *mats, int kind, in
     l.y_tok = y_tok;
     l.y_grp = rows;
     l.accumulate = accumulate;
+    l.norm_w = norm_w;
+    l.norm_eps = r->w.eps;
     return hxq_cuda_linear(&l, r->stream, err);
 }
 
@@ -161,7 +163,9 @@ static int run_copy_out(cuda_run *r, float *dst, const float *src, int64_t n, hx
     return hxq_cuda_copy_async(dst, src, (size_t)n * sizeof(float), r->stream, err);
 }
 
-/* One decoder layer over n tokens whose residual stream is r->x. */
+/* One decoder layer over n tokens whose residual stream is r->x: 9 launches
+ * (the norms before q/k/v, the router and the experts are prologues of
+ * their linear kernels; q/k norm, RoPE and the cache append are one). */
 static int run_layer(cuda_run *r, int64_t l, int64_t n, float *router_out, hxq_error *err)
 {
     const cuda_dmodel *m = &r->w;
@@ -170,21 +174,18 @@ static int run_layer(cuda_run *r, int64_t l, int64_t n, float *router_out, hxq_e
     const int32_t *d_pos = r->d_step;
     void *st = r->stream;
     float *kc = r->kc + l * r->max_ctx * H, *vc = r->vc + l * r->max_ctx * H;
-    float *q = r->qkv, *k = r->qkv + H, *v = r->qkv + 2 * H;
 
-    HXQ_TRY(hxq_cuda_rmsnorm(r->x, H, L->attn_norm, r->a, H, n, H, m->eps, st, err));
-    HXQ_TRY(run_linear(r, L->qkv, L->qkv_kind, 3, H, H, n, r->a, r->qkv, 3 * H, 0, err));
-    HXQ_TRY(hxq_cuda_rmsnorm(q, 3 * H, L->q_norm, q, 3 * H, n, H, m->eps, st, err));
-    HXQ_TRY(hxq_cuda_rmsnorm(k, 3 * H, L->k_norm, k, 3 * H, n, H, m->eps, st, err));
-    HXQ_TRY(hxq_cuda_rope_neox(q, 3 * H, m->n_heads, k, 3 * H, m->n_kv_heads, m->head_dim, n,
-                               d_pos, m->theta, st, err));
-    HXQ_TRY(hxq_cuda_kv_store(k, 3 * H, v, 3 * H, kc, vc, H, n, r->max_ctx, d_pos, st, err));
-    HXQ_TRY(hxq_cuda_attention(q, 3 * H, kc, vc, r->att, H, m->n_heads, m->n_kv_heads,
+    HXQ_TRY(run_linear(r, L->qkv, L->qkv_kind, 3, H, H, n, r->x, L->attn_norm, r->qkv, 3 * H,
+                       0, err));
+    HXQ_TRY(hxq_cuda_qk_norm_rope(r->qkv, 3 * H, L->q_norm, L->k_norm, m->n_heads,
+                                  m->head_dim, m->eps, m->theta, kc, vc, n, r->max_ctx, d_pos,
+                                  st, err));
+    HXQ_TRY(hxq_cuda_attention(r->qkv, 3 * H, kc, vc, r->att, H, m->n_heads, m->n_kv_heads,
                                m->head_dim, n, r->max_ctx, d_pos, st, err));
-    HXQ_TRY(run_linear(r, L->o, L->o_kind, 1, H, H, n, r->att, r->x, H, 1, err));
+    HXQ_TRY(run_linear(r, L->o, L->o_kind, 1, H, H, n, r->att, NULL, r->x, H, 1, err));
 
-    HXQ_TRY(hxq_cuda_rmsnorm(r->x, H, L->ffn_norm, r->a, H, n, H, m->eps, st, err));
-    HXQ_TRY(run_linear(r, L->router, L->router_kind, 1, E, H, n, r->a, r->rl, E, 0, err));
+    HXQ_TRY(run_linear(r, L->router, L->router_kind, 1, E, H, n, r->x, L->ffn_norm, r->rl, E,
+                       0, err));
     if (router_out)
         HXQ_TRY(run_copy_out(r, router_out, r->rl, n * E, err));
     HXQ_TRY(hxq_cuda_router_topk(r->rl, n, E, m->top_k, m->norm_topk, r->topi, r->topw, st,
@@ -201,11 +202,12 @@ static int run_layer(cuda_run *r, int64_t l, int64_t n, float *router_out, hxq_e
     a.ntok = n;
     a.ids = r->topi;
     a.weights = r->topw;
-    a.x = r->a;
+    a.x = r->x;
     a.gu = r->gu;
-    a.h = r->hb;
     a.ye = r->ye;
     a.out = r->x;
+    a.norm_w = L->ffn_norm;
+    a.norm_eps = m->eps;
     return hxq_cuda_moe(&a, st, err);
 }
 
@@ -230,10 +232,12 @@ static int run_enqueue(cuda_run *r, int64_t n, int all_rows, const cuda_forward_
     }
     const int64_t rows = all_rows ? n : 1;
     const float *xin = all_rows ? r->x : r->x + (n - 1) * H;
-    HXQ_TRY(hxq_cuda_rmsnorm(xin, H, m->final_norm, r->a, H, rows, H, m->eps, r->stream, err));
-    if (hidden)
+    if (hidden) { /* the final norm's output is wanted itself */
+        HXQ_TRY(hxq_cuda_rmsnorm(r->x, H, m->final_norm, r->a, H, n, H, m->eps, r->stream, err));
         HXQ_TRY(run_copy_out(r, hidden + m->n_layers * n * H, r->a, n * H, err));
-    return run_linear(r, m->lm_head, m->lm_kind, 1, V, H, rows, r->a, r->logits, V, 0, err);
+    }
+    return run_linear(r, m->lm_head, m->lm_kind, 1, V, H, rows, xin, m->final_norm, r->logits,
+                      V, 0, err);
 }
 
 /* Captures the one-token step; on failure the run keeps launching directly. */

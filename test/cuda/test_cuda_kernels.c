@@ -127,6 +127,9 @@ START_TEST(test_bad_arguments)
                      HXQ_ERR_INVALID);
     ck_assert_int_eq(hxq_cuda_rmsnorm(dummy, 4, dummy, dummy, 4, 1, 0, 1e-5f, NULL, &err),
                      HXQ_ERR_INVALID);
+    ck_assert_int_eq(hxq_cuda_qk_norm_rope(dummy, 8, dummy, dummy, 1, 3, 1e-5f, 1e4f, dummy,
+                                           dummy, 1, 4, ids, NULL, &err),
+                     HXQ_ERR_INVALID);
     ck_assert_int_eq(hxq_cuda_embed(HXQ_CUDA_HXQ, dummy, 4, 4, ids, 1, dummy, NULL, &err),
                      HXQ_ERR_INVALID);
     ck_assert_int_eq(hxq_cuda_fill_random(dummy, 99, 4, 1, 1.0f, NULL, &err), HXQ_ERR_INVALID);
@@ -245,10 +248,11 @@ static void expect_close(const float *got, const double *ref, const double *scal
     }
 }
 
-/* One grouped linear call against the reference. */
+/* One grouped linear call against the reference. prologue: 0 none, 1
+ * RMSNorm, 2 silu(gate) * up (inputs per group, "up" after all gates). */
 static void check_linear(int kind, int64_t rows, int64_t cols, int nsets, int nsel,
                          int64_t n_experts, int64_t ntok, int x_per_group, int accumulate,
-                         int64_t nside, uint64_t seed)
+                         int64_t nside, int prologue, uint64_t seed)
 {
     rng g = {seed};
     cuda_dmodel dm;
@@ -259,8 +263,9 @@ static void check_linear(int kind, int64_t rows, int64_t cols, int nsets, int ns
     ck_assert_ptr_nonnull(eff);
     hxq_cuda_mat *table = make_mats(&dm, &g, kind, nmat, rows, cols, nside, eff);
     const int64_t groups = (int64_t)nsets * nsel;
-    const int64_t x_grp = x_per_group ? cols : 0;
-    const int64_t x_tok = x_per_group ? groups * cols : cols;
+    const int64_t x_grp = x_per_group || prologue == 2 ? cols : 0;
+    const int64_t x_up = prologue == 2 ? groups * cols : 0;
+    const int64_t x_tok = prologue == 2 ? 2 * groups * cols : x_grp ? groups * cols : cols;
     const int64_t y_grp = rows, y_tok = groups * rows;
     float *x = malloc((size_t)(ntok * x_tok) * sizeof(float));
     float *y = malloc((size_t)(ntok * y_tok) * sizeof(float));
@@ -268,9 +273,13 @@ static void check_linear(int kind, int64_t rows, int64_t cols, int nsets, int ns
     double *ref = malloc((size_t)(ntok * y_tok) * sizeof(double));
     double *scale = malloc((size_t)(ntok * y_tok) * sizeof(double));
     int32_t *sel = malloc((size_t)(ntok * nsel + 1) * sizeof(int32_t));
-    ck_assert(x && y && y0 && ref && scale && sel);
+    float *nw = malloc((size_t)cols * sizeof(float));
+    double *xin = malloc((size_t)cols * sizeof(double));
+    ck_assert(x && y && y0 && ref && scale && sel && nw && xin);
     for (int64_t i = 0; i < ntok * x_tok; i++)
-        x[i] = rng_unif(&g);
+        x[i] = (prologue == 2 ? 4.0f : 1.0f) * rng_unif(&g);
+    for (int64_t c = 0; c < cols; c++)
+        nw[c] = 1.0f + 0.5f * rng_unif(&g);
     for (int64_t i = 0; i < ntok * y_tok; i++)
         y0[i] = accumulate ? rng_unif(&g) : NAN; /* poison what must be written */
     for (int64_t i = 0; i < ntok * nsel; i++)
@@ -280,11 +289,20 @@ static void check_linear(int kind, int64_t rows, int64_t cols, int nsets, int ns
             const int64_t s = gi / nsel, j = gi % nsel;
             const int64_t mi = s * stride + (n_experts ? sel[t * nsel + j] : j);
             const float *xv = x + t * x_tok + gi * x_grp;
+            double ss = 0.0;
+            for (int64_t c = 0; c < cols; c++) {
+                xin[c] = prologue == 2 ? xv[c] / (1.0 + exp(-(double)xv[c])) * xv[c + x_up]
+                                       : xv[c];
+                ss += xin[c] * xin[c];
+            }
+            if (prologue == 1)
+                for (int64_t c = 0; c < cols; c++)
+                    xin[c] = nw[c] * (xin[c] / sqrt(ss / (double)cols + 1e-5));
             for (int64_t r = 0; r < rows; r++) {
                 double acc = 0.0, mag = 0.0;
                 for (int64_t c = 0; c < cols; c++) {
-                    acc += (double)eff[mi][r * cols + c] * xv[c];
-                    mag += fabs((double)eff[mi][r * cols + c] * xv[c]);
+                    acc += (double)eff[mi][r * cols + c] * xin[c];
+                    mag += fabs((double)eff[mi][r * cols + c] * xin[c]);
                 }
                 const int64_t o = t * y_tok + gi * y_grp + r;
                 ref[o] = accumulate ? acc + y0[o] : acc;
@@ -294,18 +312,23 @@ static void check_linear(int kind, int64_t rows, int64_t cols, int nsets, int ns
     float *dx = dev_put(x, (size_t)(ntok * x_tok) * sizeof(float));
     float *dy = dev_put(y0, (size_t)(ntok * y_tok) * sizeof(float));
     int32_t *dsel = dev_put(sel, (size_t)(ntok * nsel) * sizeof(int32_t));
+    float *dnw = dev_put(nw, (size_t)cols * sizeof(float));
     hxq_cuda_linear_args a = {table, kind, rows, cols, nsets, stride,
                               n_experts ? dsel : NULL, nsel, ntok, dx, x_tok, x_grp,
-                              dy, y_tok, y_grp, accumulate};
+                              dy, y_tok, y_grp, accumulate,
+                              prologue == 1 ? dnw : NULL, 1e-5f, x_up};
     CK(hxq_cuda_linear(&a, NULL, CKE));
     dev_get(y, dy, (size_t)(ntok * y_tok) * sizeof(float));
     char what[128];
-    snprintf(what, sizeof(what), "linear kind %d [%lld x %lld] ntok %lld", kind,
-             (long long)rows, (long long)cols, (long long)ntok);
+    snprintf(what, sizeof(what), "linear kind %d [%lld x %lld] ntok %lld prologue %d", kind,
+             (long long)rows, (long long)cols, (long long)ntok, prologue);
     expect_close(y, ref, scale, ntok * y_tok, 2e-5, 1e-6, what);
     hxq_cuda_free(dx);
     hxq_cuda_free(dy);
     hxq_cuda_free(dsel);
+    hxq_cuda_free(dnw);
+    free(nw);
+    free(xin);
     free_eff(eff, nmat);
     free(eff);
     free(x);
@@ -323,12 +346,14 @@ START_TEST(test_linear_hxq)
         return;
     hxq_error err;
     ck_assert_int_eq(hxq_cuda_prepare(&err), HXQ_OK);
-    check_linear(HXQ_CUDA_HXQ, 40, 2048, 1, 1, 0, 1, 0, 0, 300, 1);   /* vector path   */
-    check_linear(HXQ_CUDA_HXQ, 33, 130, 1, 1, 0, 1, 0, 0, 20, 2);     /* scalar path   */
-    check_linear(HXQ_CUDA_HXQ, 64, 256, 1, 3, 0, 6, 0, 0, 50, 3);     /* q/k/v, batch  */
-    check_linear(HXQ_CUDA_HXQ, 48, 512, 2, 2, 6, 3, 0, 0, 40, 4);     /* gate/up       */
-    check_linear(HXQ_CUDA_HXQ, 64, 128, 1, 2, 5, 2, 1, 1, 10, 5);     /* down, += y    */
-    check_linear(HXQ_CUDA_HXQ, 20, 1024, 1, 1, 0, 9, 0, 1, 0, 6);     /* no sidecar    */
+    check_linear(HXQ_CUDA_HXQ, 40, 2048, 1, 1, 0, 1, 0, 0, 300, 0, 1);  /* vector path   */
+    check_linear(HXQ_CUDA_HXQ, 33, 130, 1, 1, 0, 1, 0, 0, 20, 0, 2);    /* scalar path   */
+    check_linear(HXQ_CUDA_HXQ, 64, 256, 1, 3, 0, 6, 0, 0, 50, 1, 3);    /* q/k/v + norm  */
+    check_linear(HXQ_CUDA_HXQ, 48, 512, 2, 2, 6, 3, 0, 0, 40, 1, 4);    /* gate/up       */
+    check_linear(HXQ_CUDA_HXQ, 64, 128, 1, 2, 5, 2, 1, 1, 10, 0, 5);    /* down, += y    */
+    check_linear(HXQ_CUDA_HXQ, 72, 1024, 1, 3, 7, 2, 1, 0, 25, 2, 12);  /* silu * up     */
+    check_linear(HXQ_CUDA_HXQ, 20, 1024, 1, 1, 0, 9, 0, 1, 0, 0, 6);    /* no sidecar    */
+    check_linear(HXQ_CUDA_HXQ, 4300, 256, 1, 1, 0, 1, 0, 1, 500, 1, 13); /* 16-row blocks */
 }
 END_TEST
 
@@ -338,11 +363,11 @@ START_TEST(test_linear_dense)
         return;
     hxq_error err;
     ck_assert_int_eq(hxq_cuda_prepare(&err), HXQ_OK);
-    check_linear(HXQ_CUDA_BF16, 100, 256, 1, 1, 0, 1, 0, 1, 0, 7);
-    check_linear(HXQ_CUDA_BF16, 37, 2048, 1, 1, 0, 5, 0, 0, 0, 8);
-    check_linear(HXQ_CUDA_F16, 20, 64, 2, 2, 4, 3, 0, 0, 0, 9);
-    check_linear(HXQ_CUDA_F32, 17, 35, 1, 1, 0, 2, 0, 0, 0, 10);
-    check_linear(HXQ_CUDA_F32, 16, 512, 1, 3, 0, 4, 0, 0, 0, 11);
+    check_linear(HXQ_CUDA_BF16, 100, 256, 1, 1, 0, 1, 0, 1, 0, 0, 7);
+    check_linear(HXQ_CUDA_BF16, 37, 2048, 1, 1, 0, 5, 0, 0, 0, 1, 8);
+    check_linear(HXQ_CUDA_F16, 20, 64, 2, 2, 4, 3, 0, 0, 0, 0, 9);
+    check_linear(HXQ_CUDA_F32, 17, 35, 1, 1, 0, 2, 0, 0, 0, 1, 10);
+    check_linear(HXQ_CUDA_F32, 16, 512, 1, 3, 0, 4, 0, 0, 0, 0, 11);
 }
 END_TEST
 
@@ -444,6 +469,70 @@ START_TEST(test_rope)
     free(got);
     free(ref);
     free(cmp);
+}
+END_TEST
+
+/* The fused q/k norm + RoPE + cache append against the scalar steps. */
+START_TEST(test_qk_norm_rope)
+{
+    if (!cuda_test_gpu(__func__))
+        return;
+    rng g = {35};
+    const int64_t nh = 8, hd = 32, H = nh * hd, ntok = 3, stride = 3 * H, ctx = 16;
+    const int32_t pos0 = 11;
+    float *qkv = malloc((size_t)(ntok * stride) * sizeof(float));
+    float *got = malloc((size_t)(ntok * stride) * sizeof(float));
+    float *kc = malloc((size_t)(ctx * H) * sizeof(float));
+    float *vc = malloc((size_t)(ctx * H) * sizeof(float));
+    float qn[256], kn[256], nrm[256], cmp[256];
+    double ref[256];
+    ck_assert(qkv && got && kc && vc);
+    for (int64_t i = 0; i < ntok * stride; i++)
+        qkv[i] = 2.0f * rng_unif(&g);
+    for (int64_t i = 0; i < H; i++) {
+        qn[i] = 1.0f + 0.5f * rng_unif(&g);
+        kn[i] = 1.0f + 0.5f * rng_unif(&g);
+    }
+    for (int64_t i = 0; i < ctx * H; i++)
+        kc[i] = vc[i] = NAN;
+    float *dqkv = dev_put(qkv, (size_t)(ntok * stride) * sizeof(float));
+    float *dkc = dev_put(kc, (size_t)(ctx * H) * sizeof(float));
+    float *dvc = dev_put(vc, (size_t)(ctx * H) * sizeof(float));
+    float *dqn = dev_put(qn, sizeof(qn)), *dkn = dev_put(kn, sizeof(kn));
+    int32_t *dpos = dev_put(&pos0, sizeof(pos0));
+    CK(hxq_cuda_qk_norm_rope(dqkv, stride, dqn, dkn, nh, hd, 1e-5f, 10000.0f, dkc, dvc, ntok,
+                             ctx, dpos, NULL, CKE));
+    dev_get(got, dqkv, (size_t)(ntok * stride) * sizeof(float));
+    dev_get(kc, dkc, (size_t)(ctx * H) * sizeof(float));
+    dev_get(vc, dvc, (size_t)(ctx * H) * sizeof(float));
+    for (int64_t t = 0; t < ntok; t++)
+        for (int which = 0; which < 2; which++) {
+            const float *x = qkv + t * stride + which * H, *w = which ? kn : qn;
+            double ss = 0.0;
+            for (int64_t i = 0; i < H; i++)
+                ss += (double)x[i] * x[i];
+            for (int64_t i = 0; i < H; i++)
+                nrm[i] = (float)(w[i] * (x[i] / sqrt(ss / (double)H + 1e-5)));
+            rope_ref(nrm, ref, nh, hd, pos0 + t, 10000.0f);
+            const float *out = which ? kc + (pos0 + t) * H : got + t * stride;
+            memcpy(cmp, out, (size_t)H * sizeof(float));
+            expect_close(cmp, ref, NULL, H, 1e-5, 2e-5, which ? "qk_norm_rope k" : "qk_norm_rope q");
+        }
+    for (int64_t t = 0; t < ntok; t++) /* v copied into the cache */
+        ck_assert_int_eq(memcmp(vc + (pos0 + t) * H, qkv + t * stride + 2 * H,
+                                (size_t)H * sizeof(float)), 0);
+    for (int64_t i = 0; i < pos0 * H; i++) /* rows before pos0 untouched */
+        ck_assert(isnan(kc[i]) && isnan(vc[i]));
+    hxq_cuda_free(dqkv);
+    hxq_cuda_free(dkc);
+    hxq_cuda_free(dvc);
+    hxq_cuda_free(dqn);
+    hxq_cuda_free(dkn);
+    hxq_cuda_free(dpos);
+    free(qkv);
+    free(got);
+    free(kc);
+    free(vc);
 }
 END_TEST
 
@@ -622,23 +711,31 @@ START_TEST(test_moe)
     hxq_cuda_mat *dn = make_mats(&dm, &g, HXQ_CUDA_HXQ, NE, H, I, 30, eff_dn);
     float x[3 * 256], out[3 * 256], w[6];
     int32_t ids[6] = {3, 0, 7, 5, 1, 6};
-    double ref[3 * 256], scale[3 * 256], hbuf[128];
+    double ref[3 * 256], scale[3 * 256], hbuf[128], xn[256];
+    float nw[256];
     for (int64_t i = 0; i < ntok * H; i++) {
-        x[i] = rng_unif(&g);
+        x[i] = 3.0f * rng_unif(&g);
         out[i] = rng_unif(&g);
         ref[i] = out[i];
         scale[i] = fabs(out[i]);
     }
+    for (int64_t i = 0; i < H; i++)
+        nw[i] = 1.0f + 0.5f * rng_unif(&g);
     for (int i = 0; i < 6; i++)
         w[i] = 0.1f + 0.2f * (float)i;
     for (int64_t t = 0; t < ntok; t++)
         for (int64_t j = 0; j < K; j++) {
             const int e = ids[t * K + j];
+            double ss = 0.0;
+            for (int64_t c = 0; c < H; c++)
+                ss += (double)x[t * H + c] * x[t * H + c];
+            for (int64_t c = 0; c < H; c++)
+                xn[c] = nw[c] * (x[t * H + c] / sqrt(ss / (double)H + 1e-5));
             for (int64_t r = 0; r < I; r++) {
                 double a = 0.0, b = 0.0;
                 for (int64_t c = 0; c < H; c++) {
-                    a += (double)eff_gu[e][r * H + c] * x[t * H + c];
-                    b += (double)eff_gu[NE + e][r * H + c] * x[t * H + c];
+                    a += (double)eff_gu[e][r * H + c] * xn[c];
+                    b += (double)eff_gu[NE + e][r * H + c] * xn[c];
                 }
                 hbuf[r] = a / (1.0 + exp(-a)) * b;
             }
@@ -656,12 +753,12 @@ START_TEST(test_moe)
     float *dout = dev_put(out, sizeof(out));
     float *dw = dev_put(w, sizeof(w));
     int32_t *di = dev_put(ids, sizeof(ids));
-    float *dgu = NULL, *dh = NULL, *dye = NULL;
+    float *dnw = dev_put(nw, sizeof(nw));
+    float *dgu = NULL, *dye = NULL;
     CK(hxq_cuda_alloc((void **)&dgu, (size_t)(ntok * 2 * K * I) * sizeof(float), CKE));
-    CK(hxq_cuda_alloc((void **)&dh, (size_t)(ntok * K * I) * sizeof(float), CKE));
     CK(hxq_cuda_alloc((void **)&dye, (size_t)(ntok * K * H) * sizeof(float), CKE));
     hxq_cuda_moe_args a = {gu, HXQ_CUDA_HXQ, dn, HXQ_CUDA_HXQ, NE, K, H, I, ntok,
-                           di, dw, dx, dgu, dh, dye, dout};
+                           di, dw, dx, dgu, dye, dout, dnw, 1e-5f};
     CK(hxq_cuda_moe(&a, NULL, CKE));
     dev_get(out, dout, sizeof(out));
     expect_close(out, ref, scale, ntok * H, 3e-5, 1e-6, "moe");
@@ -670,7 +767,7 @@ START_TEST(test_moe)
     hxq_cuda_free(dw);
     hxq_cuda_free(di);
     hxq_cuda_free(dgu);
-    hxq_cuda_free(dh);
+    hxq_cuda_free(dnw);
     hxq_cuda_free(dye);
     free_eff(eff_gu, 16);
     free_eff(eff_dn, 8);
@@ -760,6 +857,7 @@ static Suite *cuda_kernels_suite(void)
     tcase_add_test(tc, test_linear_dense);
     tcase_add_test(tc, test_rmsnorm);
     tcase_add_test(tc, test_rope);
+    tcase_add_test(tc, test_qk_norm_rope);
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_router_topk);
     tcase_add_test(tc, test_moe);
