@@ -42,8 +42,10 @@ step() { # step NAME COMMAND...
 step build make CUDA=1 -j16 all build/bench/bench_gpu
 step test-cuda make CUDA=1 -j16 test-cuda
 if build/hxq run --help >/dev/null 2>&1; then
-    step run-cuda-helix build/hxq run --device cuda -n 32 models/tiny-olmoe-helix \
-        "ROMEO:"
+    step run-cuda-helix build/hxq run models/tiny-olmoe-helix --prompt "ROMEO:" -n 32 \
+        --device cuda
+    step run-cpu-helix build/hxq run models/tiny-olmoe-helix --prompt "ROMEO:" -n 32 \
+        --device cpu
 fi
 step bench-gpu bash bench/gpu.sh
 

@@ -57,6 +57,10 @@ router_kernel(const float *logits, int64_t ntok, int n_experts, int top_k, int n
                 bi = oi;
             }
         }
+        if (bi >= n_experts) { /* only with NaN logits: keep the ids valid */
+            bi = r;
+            bv = 0.0f;
+        }
 #pragma unroll
         for (int i = 0; i < ROUTER_PER_LANE; i++)
             if (lane + 32 * i == bi)
