@@ -7,6 +7,7 @@
 #ifndef HXQ_CUDA_TEST_H
 #define HXQ_CUDA_TEST_H
 
+#include "hxq_common.h"
 #include "hxq_test.h"
 
 #include <stdio.h>
