@@ -55,12 +55,22 @@ static void get_str(const cJSON *root, const char *key, char *out, size_t cap)
         snprintf(out, cap, "%s", v->valuestring);
 }
 
+/* A non-negative integer below 2^53 (the cast to int64_t is then exact;
+ * 1e999 parses as infinity, whose cast would be undefined). */
+static int token_id_ok(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0 &&
+           floor(v->valuedouble) == v->valuedouble;
+}
+
 static int get_eos(const cJSON *root, hxq_config *c, const char *label, hxq_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     if (!v || cJSON_IsNull(v))
         return HXQ_OK;
     if (cJSON_IsNumber(v)) {
+        if (!token_id_ok(v))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" is not a token id", label);
         c->eos_token_ids[0] = (int64_t)v->valuedouble;
         c->n_eos = 1;
         return HXQ_OK;
@@ -70,8 +80,9 @@ static int get_eos(const cJSON *root, hxq_config *c, const char *label, hxq_erro
                        label);
     const cJSON *it;
     cJSON_ArrayForEach(it, v) {
-        if (!cJSON_IsNumber(it))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" holds a non-number", label);
+        if (!token_id_ok(it))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" holds a non-token-id",
+                           label);
         if (c->n_eos < 8)
             c->eos_token_ids[c->n_eos++] = (int64_t)it->valuedouble;
     }
