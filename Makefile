@@ -58,7 +58,7 @@ LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(addprefix lib/,$(MODULES)))))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 CU_SRC   := $(sort $(wildcard kernels/cuda/*.cu))
 TEST_SRC := $(sort $(wildcard test/*/test_*.c))
-TEST_SUPPORT := $(sort $(wildcard test/common/*.c))
+TEST_SUPPORT := $(filter-out test/common/test_%.c,$(sort $(wildcard test/common/*.c)))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
