@@ -86,13 +86,15 @@ static int offset_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* A JSON number that is a non-negative integer below 2^53. */
+/* A JSON number that is a non-negative integer below 2^53. 2^53 itself is
+ * refused: 9007199254740993 parses to it, so it may not be what the file
+ * says. */
 static int json_u53(const cJSON *v, uint64_t *out)
 {
     if (!cJSON_IsNumber(v))
         return -1;
     double d = v->valuedouble;
-    if (!(d >= 0.0) || d > 9007199254740992.0 || floor(d) != d)
+    if (!(d >= 0.0) || d >= 9007199254740992.0 || floor(d) != d)
         return -1;
     *out = (uint64_t)d;
     return 0;

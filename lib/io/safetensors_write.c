@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #define STW_BUF (4u << 20)
-#define STW_MAX_JSON_INT 9007199254740992ull   /* 2^53: exact in a double */
+#define STW_MAX_JSON_INT 9007199254740992ull   /* 2^53: values stay below it */
 
 struct stw_entry {
     char *name;
@@ -73,11 +73,11 @@ int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim, const int6
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': bad dtype or rank", w->path, name);
     int64_t nelem = 1, nbytes;
     for (int d = 0; d < ndim; d++)
-        if (hxq_mul_i64(nelem, shape[d], &nelem) < 0 || (uint64_t)shape[d] > STW_MAX_JSON_INT)
+        if (hxq_mul_i64(nelem, shape[d], &nelem) < 0 || (uint64_t)shape[d] >= STW_MAX_JSON_INT)
             return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': bad shape", w->path, name);
     /* offsets are JSON numbers: keep every one exactly representable */
     if (hxq_mul_i64(nelem, (int64_t)hxq_dtype_size(dt), &nbytes) < 0 ||
-        (uint64_t)nbytes > STW_MAX_JSON_INT - w->data_size)
+        (uint64_t)nbytes >= STW_MAX_JSON_INT - w->data_size)
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': size overflows", w->path, name);
     for (int64_t i = 0; i < w->n; i++)
         if (!strcmp(w->ents[i].name, name))
