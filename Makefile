@@ -130,8 +130,16 @@ test-cuda: $(HXQ) $(TEST_BIN)
 cuda-check:
 	@echo "CUDA=$(CUDA) NVCC=$(NVCC)"
 
+DEMO_OUT ?= $(BUILD)/demo/tiny-olmoe-hxq
 demo: $(HXQ)
-	HXQ=$(HXQ) bash scripts/demo.sh
+	@echo "== compress the bundled tiny OLMoE (BF16, 3 shards) to HXQ"
+	$(HXQ) compress models/tiny-olmoe $(DEMO_OUT) --force
+	@echo "== verify the folder against its receipts and its source"
+	$(HXQ) verify $(DEMO_OUT) --source models/tiny-olmoe
+	@echo "== generate from the compressed model"
+	$(HXQ) run $(DEMO_OUT) --prompt "First Citizen:" -n 48
+	@echo "== quality against the dense model (KL divergence, 8 validation windows)"
+	$(HXQ) eval $(DEMO_OUT) --reference models/tiny-olmoe --text test/fixtures/tinyshakespeare.txt --windows 8
 
 bench: $(HXQ) $(BENCH_BIN)
 	@for s in bench/*.sh; do echo "== $$s"; HXQ=$(HXQ) BUILD=$(BUILD) bash $$s || exit 1; done
