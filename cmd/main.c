@@ -1,6 +1,7 @@
 /* main.c - the hxq command table, global flags and exit status. */
 #include "hxq_cmd.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,9 @@ static int finish_stdout(int rc)
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit (ulimit -f) write() must fail with EFBIG and
+     * be reported, not kill the process with SIGXFSZ mid-file */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         print_help(stderr);
         return HXQ_EXIT_USAGE;
