@@ -9,6 +9,7 @@
 
 static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
+    {"compress", cmd_compress, "compress a BF16/F16/F32 checkpoint folder into an HXQ folder"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
 };
 

@@ -1,0 +1,198 @@
+/* sidecar.c - the sidecar budget (the reference's percentile rule) and the
+ * choice of the sidecar elements together with the codebook.
+ *
+ * For a fixed codebook the best sidecar of N elements is the N elements of
+ * largest squared error; for a fixed sidecar the best codebook is the
+ * optimal k-means of the remaining elements. Alternating the two never
+ * increases the error, and reaches a local optimum; it is run from two
+ * starts, the reference's own choice (its percentile band, largest
+ * magnitudes first) and the error rule of the unconstrained fit, and the
+ * better result is kept, so the error is never above that of the
+ * reference's sidecar with an optimal codebook. Everything works on the
+ * distinct values (take[i] = how many elements of value x[i] go to the
+ * sidecar), so a round costs one fit plus O(n log n). */
+#include "codec_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct sc_key {
+    double k1, k2; /* sorted descending by k1, then k2 */
+    int64_t i;     /* then ascending by index          */
+} sc_key;
+
+static int sc_cmp(const void *a, const void *b)
+{
+    const sc_key *x = a, *y = b;
+    if (x->k1 != y->k1)
+        return x->k1 > y->k1 ? -1 : 1;
+    if (x->k2 != y->k2)
+        return x->k2 > y->k2 ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* numpy.percentile(values, q) with the default linear interpolation. */
+static double sc_percentile(const codec_points *p, double q)
+{
+    double vi = (q / 100.0) * (double)(p->total - 1);
+    int64_t i = (int64_t)floor(vi);
+    double g = vi - (double)i;
+    double a = codec_points_rank(p, i);
+    double b = codec_points_rank(p, i + 1 < p->total ? i + 1 : p->total - 1);
+    double d = b - a;
+    return g < 0.5 ? a + d * g : b - d * (1.0 - g);
+}
+
+static int sc_name_is(const char *name, const char *const *list)
+{
+    if (!name)
+        return 0;
+    size_t len = strlen(name);
+    if (len >= 7 && !strcmp(name + len - 7, ".weight"))
+        len -= 7;
+    size_t s = len;
+    while (s > 0 && name[s - 1] != '.')
+        s--;
+    for (; *list; list++)
+        if (strlen(*list) == len - s && !strncmp(name + s, *list, len - s))
+            return 1;
+    return 0;
+}
+
+int64_t codec_reference_band(const char *name, const codec_points *p, double *lo, double *hi)
+{
+    static const char *const qk[] = {"q_proj", "k_proj", NULL};
+    static const char *const attn[] = {"q_proj", "k_proj", "v_proj", "o_proj", NULL};
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    if (p->total == 0)
+        return 0;
+    double q = sc_name_is(name, qk) ? 99.95 : 99.9;
+    int64_t cap = sc_name_is(name, attn) ? 512 : 256;
+    *lo = sc_percentile(p, 100.0 - q);
+    *hi = sc_percentile(p, q);
+    int64_t count = 0;
+    for (int64_t i = 0; i < p->n; i++)
+        if (p->x[i] < *lo || p->x[i] > *hi)
+            count += p->cnt[i];
+    return count < cap ? count : cap;
+}
+
+double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
+                       const int64_t *take)
+{
+    double total = 0.0;
+    for (int64_t i = 0; i < p->n; i++) {
+        int64_t c = p->cnt[i] - (take ? take[i] : 0);
+        if (c > 0) {
+            double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+            total += (double)c * d * d;
+        }
+    }
+    return total;
+}
+
+/* take = the first `budget` elements in key order. */
+static void sc_select(const codec_points *p, sc_key *keys, int64_t budget, int64_t *take)
+{
+    qsort(keys, (size_t)p->n, sizeof(sc_key), sc_cmp);
+    memset(take, 0, (size_t)p->n * sizeof(int64_t));
+    for (int64_t r = 0; r < p->n && budget > 0; r++) {
+        int64_t i = keys[r].i;
+        int64_t t = p->cnt[i] < budget ? p->cnt[i] : budget;
+        take[i] = t;
+        budget -= t;
+    }
+}
+
+static void sc_select_error(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
+                            sc_key *keys, int64_t budget, int64_t *take)
+{
+    for (int64_t i = 0; i < p->n; i++) {
+        double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+        keys[i] = (sc_key){d * d, fabs(p->x[i]), i};
+    }
+    sc_select(p, keys, budget, take);
+}
+
+typedef struct sc_best {
+    double cost;
+    float cb[HXQ_CODEBOOK_SIZE];
+    int64_t *take;
+} sc_best;
+
+static void sc_consider(sc_best *b, const codec_points *p, const float *cb,
+                        const int64_t *take, double cost)
+{
+    if (cost < b->cost) {
+        b->cost = cost;
+        memcpy(b->cb, cb, sizeof(b->cb));
+        memcpy(b->take, take, (size_t)p->n * sizeof(int64_t));
+    }
+}
+
+/* Alternates fit and selection from `take` (modified) for at most
+ * `rounds` fits. A start that is not a full sidecar (valid == 0) only
+ * seeds the first fit. */
+static int sc_alternate(const codec_points *p, int64_t budget, int rounds, int valid,
+                        int64_t *take, int64_t *next, sc_key *keys, sc_best *best,
+                        hxq_error *err)
+{
+    float cb[HXQ_CODEBOOK_SIZE];
+    for (int r = 0; r < rounds; r++) {
+        HXQ_TRY(codec_fit(p, take, cb, err));
+        double cost = codec_plan_cost(p, cb, take);
+        if (valid || r > 0)
+            sc_consider(best, p, cb, take, cost);
+        sc_select_error(p, cb, keys, budget, next);
+        double ncost = codec_plan_cost(p, cb, next);
+        sc_consider(best, p, cb, next, ncost);
+        if (!(ncost < cost))
+            break;
+        memcpy(take, next, (size_t)p->n * sizeof(int64_t));
+    }
+    return HXQ_OK;
+}
+
+int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, double band_hi,
+                       int max_refits, float cb[HXQ_CODEBOOK_SIZE], int64_t *take,
+                       hxq_error *err)
+{
+    memset(take, 0, (size_t)p->n * sizeof(int64_t));
+    if (budget <= 0)
+        return codec_fit(p, NULL, cb, err);
+    if (budget >= p->total) {
+        memcpy(take, p->cnt, (size_t)p->n * sizeof(int64_t));
+        return codec_fit(p, take, cb, err);
+    }
+    int64_t n = p->n;
+    int64_t *cur = hxq_alloc_array(3 * n, sizeof(int64_t));
+    sc_key *keys = hxq_alloc_array(n, sizeof(sc_key));
+    if (!cur || !keys) {
+        free(cur);
+        free(keys);
+        return hxq_err(err, HXQ_ERR_NOMEM, "codec: out of memory for the sidecar plan");
+    }
+    sc_best best = {INFINITY, {0}, cur + 2 * n};
+    int rc;
+    /* start 1: the reference's choice, band elements by magnitude */
+    for (int64_t i = 0; i < n; i++) {
+        int cand = p->x[i] < band_lo || p->x[i] > band_hi;
+        keys[i] = (sc_key){cand ? 1.0 : 0.0, fabs(p->x[i]), i};
+    }
+    sc_select(p, keys, budget, cur);
+    rc = sc_alternate(p, budget, max_refits, 1, cur, cur + n, keys, &best, err);
+    /* start 2: nothing removed, then the error rule */
+    if (rc == HXQ_OK) {
+        memset(cur, 0, (size_t)n * sizeof(int64_t));
+        rc = sc_alternate(p, budget, max_refits + 1, 0, cur, cur + n, keys, &best, err);
+    }
+    if (rc == HXQ_OK) {
+        memcpy(cb, best.cb, sizeof(best.cb));
+        memcpy(take, best.take, (size_t)n * sizeof(int64_t));
+    }
+    free(cur);
+    free(keys);
+    return rc;
+}
