@@ -11,6 +11,7 @@ static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
     {"compress", cmd_compress, "compress a BF16/F16/F32 checkpoint folder into an HXQ folder"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
+    {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
 };
 
 static void print_help(FILE *f)
