@@ -194,7 +194,7 @@ fuzz: $(FUZZ_BIN)
 	        $$(test -f test/fuzz/$$n.dict && echo -dict=test/fuzz/$$n.dict) \
 	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$n- $(FUZZ_BUILD)/corpus/$$n \
 	        test/fuzz/corpus/$$n >$$log 2>&1; rc=$$?; \
-	    grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' $$log; \
+	    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' $$log; \
 	    if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; done
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)

@@ -142,9 +142,13 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
     c.has_quantization_config =
         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "quantization_config"));
     if (c.vocab_size < 0 || c.hidden_size < 0 || c.num_layers < 0 || c.num_heads < 0 ||
-        c.num_experts < 0 || c.num_experts_per_tok < 0 || c.head_dim < 0 ||
+        c.num_kv_heads < 0 || c.num_experts < 0 || c.num_experts_per_tok < 0 || c.head_dim < 0 ||
         c.intermediate_size < 0 || c.max_position_embeddings < 0) {
         rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: a size field is negative", label);
+        goto out;
+    }
+    if (c.bos_token_id < -1 || c.pad_token_id < -1) {     /* -1 is "none" */
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: bos_token_id or pad_token_id is negative", label);
         goto out;
     }
     if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0)) {

@@ -27,7 +27,7 @@ int hxq_fuzz_config(const uint8_t *data, size_t size)
     }
     if (c.vocab_size < 0 || c.hidden_size < 0 || c.num_layers < 0 || c.num_heads < 0 ||
         c.num_kv_heads < 0 || c.head_dim < 0 || c.num_experts < 0 || c.n_eos < 0 ||
-        c.n_eos > 8 || !(c.rms_norm_eps > 0) || !(c.rope_theta > 0) ||
+        c.n_eos > 8 || c.bos_token_id < -1 || c.pad_token_id < -1 || !(c.rms_norm_eps > 0) || !(c.rope_theta > 0) ||
         memchr(c.model_type, 0, sizeof(c.model_type)) == NULL ||
         memchr(c.dtype, 0, sizeof(c.dtype)) == NULL)
         __builtin_trap();

@@ -129,6 +129,8 @@ static const struct {
     {"{\"hidden_size\": 1e999}", "\"hidden_size\" is not an integer"},
     {"{\"vocab_size\": true}", "\"vocab_size\" is not an integer"},
     {"{\"num_hidden_layers\": -2}", "negative"},
+    {"{\"num_key_value_heads\": -1}", "negative"},               /* fuzz finding */
+    {"{\"pad_token_id\": -7}", "pad_token_id is negative"},
     {"{\"rms_norm_eps\": \"1e-5\"}", "\"rms_norm_eps\" is not a number"},
     {"{\"rope_theta\": 1e999}", "\"rope_theta\" is not a number"},
     {"{\"rope_parameters\": {\"rope_theta\": \"x\"}}", "\"rope_theta\" is not a number"},
