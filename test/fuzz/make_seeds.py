@@ -5,7 +5,10 @@ from the fixtures (run from the repository root; output is committed).
 safetensors: the real headers of the fixture shards with every tensor shrunk
 to a few elements (same names, dtypes and ranks), plus one small file per
 dtype. config / qconfig / index: the fixture JSON files, with the long
-lists cut so each seed stays small."""
+lists cut so each seed stays small. tokenizer_load: the fixture tokenizer
+cut to 600 ids; tokenizer_encode: short texts. (receipt: the
+compression_receipt.json of `hxq compress models/tiny-olmoe`, cut to five
+tensors by hand; not regenerated here.)"""
 import json, os, struct
 
 OUT = "test/fuzz/corpus"
@@ -74,5 +77,38 @@ def main():
     idx["weight_map"] = dict(wm[:5] + wm[-5:])
     put("index", "tiny_olmoe_index.json", json.dumps(idx, indent=2).encode())
 
+def tokenizer_seeds():
+    """A small tokenizer.json cut from the fixture: ids below 600, the
+    merges among them, the added tokens renumbered into the kept range."""
+    t = json.load(open("models/tiny-olmoe/tokenizer.json"))
+    keep = 600
+    vocab = {k: v for k, v in t["model"]["vocab"].items() if v < keep}
+    merges = []
+    for m in t["model"]["merges"]:
+        a, b = m if isinstance(m, list) else m.split(" ", 1)
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(m)
+    t["model"]["vocab"] = vocab
+    t["model"]["merges"] = merges
+    added = []
+    for i, a in enumerate(t["added_tokens"][:4]):
+        a = dict(a)
+        if a["id"] >= keep:
+            a["id"] = keep + i
+        added.append(a)
+    t["added_tokens"] = added
+    put("tokenizer_load", "tiny_olmoe_small.json", json.dumps(t).encode())
+    bare = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
+    put("tokenizer_load", "minimal.json", json.dumps(bare).encode())
+    texts = ["Hello world", "First Citizen:\nBefore we proceed any further, hear me speak.",
+             "  spaces   and\ttabs\n\n", "<|endoftext|>after special<|padding|>",
+             "caf\u00e9 \u0063\u0301 \u00c5ngstr\u00f6m", "emoji \U0001F600 and CJK \u4e2d\u6587",
+             "numbers 12345 and 3.14159", "'s 't 're 've 'm 'll 'd"]
+    for i, s in enumerate(texts):
+        put("tokenizer_encode", "text%d.txt" % i, s.encode())
+    put("tokenizer_encode", "invalid_utf8.bin", b"ok \xff\xfe \xc0\x80 \xed\xa0\x80")
+
+
 if __name__ == "__main__":
     main()
+    tokenizer_seeds()

@@ -9,7 +9,10 @@
 #include "fuzz_config.c"
 #include "fuzz_index.c"
 #include "fuzz_qconfig.c"
+#include "fuzz_receipt.c"
 #include "fuzz_safetensors.c"
+#include "fuzz_tokenizer_encode.c"
+#include "fuzz_tokenizer_load.c"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -72,6 +75,24 @@ START_TEST(replay_qconfig)
 }
 END_TEST
 
+START_TEST(replay_receipt)
+{
+    ck_assert_int_ge(replay_dir("receipt", hxq_fuzz_receipt), 1);
+}
+END_TEST
+
+START_TEST(replay_tokenizer_load)
+{
+    ck_assert_int_ge(replay_dir("tokenizer_load", hxq_fuzz_tokenizer_load), 1);
+}
+END_TEST
+
+START_TEST(replay_tokenizer_encode)
+{
+    ck_assert_int_ge(replay_dir("tokenizer_encode", hxq_fuzz_tokenizer_encode), 1);
+}
+END_TEST
+
 /* The targets must accept the valid seeds (a target that rejected
  * everything would replay nothing useful). */
 START_TEST(seeds_are_accepted)
@@ -106,6 +127,9 @@ static Suite *fuzz_replay_suite(void)
     tcase_add_test(tc, replay_index);
     tcase_add_test(tc, replay_config);
     tcase_add_test(tc, replay_qconfig);
+    tcase_add_test(tc, replay_receipt);
+    tcase_add_test(tc, replay_tokenizer_load);
+    tcase_add_test(tc, replay_tokenizer_encode);
     tcase_add_test(tc, seeds_are_accepted);
     suite_add_tcase(s, tc);
     return s;
