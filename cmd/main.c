@@ -16,6 +16,8 @@ static const struct hxq_cmd commands[] = {
     {"run", cmd_run, "generate text from a prompt, a chat message or interactively"},
     {"eval", cmd_eval, "perplexity over a text, and KL divergence from a reference model"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
+    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
+    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
 };
 
 static void print_help(FILE *f)

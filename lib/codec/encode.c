@@ -11,7 +11,7 @@
 
 hxq_encode_opts hxq_encode_opts_default(void)
 {
-    hxq_encode_opts o = {HXQ_SIDECAR_REFERENCE, 0, 0.0, 0};
+    hxq_encode_opts o = {HXQ_SIDECAR_REFERENCE, 0, 0.0, 0, 0};
     return o;
 }
 
@@ -169,7 +169,7 @@ int hxq_codec_encode(const char *name, const void *src, hxq_dtype dtype, int64_t
     }
     left = take + p.n;
     code = lut + 2 * 65536;
-    rc = codec_sidecar_plan(&p, budget, lo, hi, rounds, e.codebook, take, err);
+    rc = codec_sidecar_plan(&p, budget, lo, hi, rounds, o.exact_refits, e.codebook, take, err);
     if (rc != HXQ_OK) {
         hxq_err_prefix(err, rc, "tensor '%s'", name);
         goto done;

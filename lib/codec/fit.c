@@ -68,8 +68,9 @@ static int64_t fit_bins(const double *x, const double *w, int64_t n, double tota
     return nb;
 }
 
-int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
-              hxq_error *err)
+/* The remaining points: x[n], w[n] (allocated together, free x). */
+static int fit_remaining(const codec_points *p, const int64_t *take, double **xo, double **wo,
+                         int64_t *no, double *total, hxq_error *err)
 {
     int64_t n = 0;
     double *x = hxq_alloc_array(2 * (p->n + 1), sizeof(double));
@@ -77,16 +78,45 @@ int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_
         return hxq_err(err, HXQ_ERR_NOMEM, "codec: out of memory for %lld points",
                        (long long)p->n);
     double *w = x + p->n + 1;
-    double total = 0.0;
+    *total = 0.0;
     for (int64_t i = 0; i < p->n; i++) {
         int64_t c = p->cnt[i] - (take ? take[i] : 0);
         if (c > 0) {
             x[n] = p->x[i];
             w[n] = (double)c;
-            total += w[n];
+            *total += w[n];
             n++;
         }
     }
+    *xo = x;
+    *wo = w;
+    *no = n;
+    return HXQ_OK;
+}
+
+int codec_refine(const codec_points *p, const int64_t *take, int iters,
+                 float cb[HXQ_CODEBOOK_SIZE], hxq_error *err)
+{
+    double *x, *w, total, centers[HXQ_CODEBOOK_SIZE];
+    int64_t n;
+    HXQ_TRY(fit_remaining(p, take, &x, &w, &n, &total, err));
+    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
+        centers[c] = cb[c];
+    int rc = hxq_kmeans_lloyd(x, w, n, HXQ_CODEBOOK_SIZE, iters, centers, NULL, err);
+    free(x);
+    if (rc != HXQ_OK)
+        return rc;
+    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
+        cb[c] = (float)centers[c];
+    return HXQ_OK;
+}
+
+int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
+              hxq_error *err)
+{
+    double *x, *w, total;
+    int64_t n;
+    HXQ_TRY(fit_remaining(p, take, &x, &w, &n, &total, err));
     double centers[HXQ_CODEBOOK_SIZE];
     int rc;
     if (n <= HXQ_KMEANS_MAX_POINTS) {

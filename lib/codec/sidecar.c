@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SC_LLOYD_ITERS 30
+
 typedef struct sc_key {
     double k1, k2; /* sorted descending by k1, then k2 */
     int64_t i;     /* then ascending by index          */
@@ -132,32 +134,42 @@ static void sc_consider(sc_best *b, const codec_points *p, const float *cb,
     }
 }
 
-/* Alternates fit and selection from `take` (modified) for at most
- * `rounds` fits. A start that is not a full sidecar (valid == 0) only
- * seeds the first fit. */
-static int sc_alternate(const codec_points *p, int64_t budget, int rounds, int valid,
-                        int64_t *take, int64_t *next, sc_key *keys, sc_best *best,
-                        hxq_error *err)
+/* One round of the alternation from (cb, take): select the largest errors
+ * of cb into next, then refit. `exact` refits by the DP, otherwise by
+ * Lloyd from cb. Returns 1 when the selection lowered the cost (and then
+ * take = next, cb = the refit), 0 when the pair is a fixed point. */
+static int sc_round(const codec_points *p, int64_t budget, int exact, float *cb,
+                    int64_t *take, int64_t *next, sc_key *keys, sc_best *best, int *rc,
+                    hxq_error *err)
 {
-    float cb[HXQ_CODEBOOK_SIZE];
-    for (int r = 0; r < rounds; r++) {
-        HXQ_TRY(codec_fit(p, take, cb, err));
-        double cost = codec_plan_cost(p, cb, take);
-        if (valid || r > 0)
-            sc_consider(best, p, cb, take, cost);
-        sc_select_error(p, cb, keys, budget, next);
-        double ncost = codec_plan_cost(p, cb, next);
-        sc_consider(best, p, cb, next, ncost);
-        if (!(ncost < cost))
+    double cost = codec_plan_cost(p, cb, take);
+    sc_select_error(p, cb, keys, budget, next);
+    double ncost = codec_plan_cost(p, cb, next);
+    sc_consider(best, p, cb, next, ncost);
+    if (!(ncost < cost))
+        return 0;
+    memcpy(take, next, (size_t)p->n * sizeof(int64_t));
+    *rc = exact ? codec_fit(p, take, cb, err) : codec_refine(p, take, SC_LLOYD_ITERS, cb, err);
+    if (*rc != HXQ_OK)
+        return 0;
+    sc_consider(best, p, cb, take, codec_plan_cost(p, cb, take));
+    return 1;
+}
+
+/* Cheap alternation (Lloyd refits) from (cb, take) for at most `rounds`. */
+static int sc_chain(const codec_points *p, int64_t budget, int rounds, float *cb,
+                    int64_t *take, int64_t *next, sc_key *keys, sc_best *best, hxq_error *err)
+{
+    int rc = HXQ_OK;
+    for (int r = 0; r < rounds; r++)
+        if (!sc_round(p, budget, 0, cb, take, next, keys, best, &rc, err))
             break;
-        memcpy(take, next, (size_t)p->n * sizeof(int64_t));
-    }
-    return HXQ_OK;
+    return rc;
 }
 
 int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, double band_hi,
-                       int max_refits, float cb[HXQ_CODEBOOK_SIZE], int64_t *take,
-                       hxq_error *err)
+                       int max_refits, int exact_refits, float cb[HXQ_CODEBOOK_SIZE],
+                       int64_t *take, hxq_error *err)
 {
     memset(take, 0, (size_t)p->n * sizeof(int64_t));
     if (budget <= 0)
@@ -174,19 +186,41 @@ int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, do
         free(keys);
         return hxq_err(err, HXQ_ERR_NOMEM, "codec: out of memory for the sidecar plan");
     }
+    int64_t *next = cur + n;
     sc_best best = {INFINITY, {0}, cur + 2 * n};
+    float c[HXQ_CODEBOOK_SIZE], seed[HXQ_CODEBOOK_SIZE];
     int rc;
-    /* start 1: the reference's choice, band elements by magnitude */
+    /* start 1: the reference's choice (band elements, largest magnitude
+     * first) with its optimal codebook: never worse than the reference */
     for (int64_t i = 0; i < n; i++) {
         int cand = p->x[i] < band_lo || p->x[i] > band_hi;
         keys[i] = (sc_key){cand ? 1.0 : 0.0, fabs(p->x[i]), i};
     }
     sc_select(p, keys, budget, cur);
-    rc = sc_alternate(p, budget, max_refits, 1, cur, cur + n, keys, &best, err);
-    /* start 2: nothing removed, then the error rule */
+    rc = codec_fit(p, cur, c, err);
+    if (rc == HXQ_OK) {
+        memcpy(seed, c, sizeof(c));
+        sc_consider(&best, p, c, cur, codec_plan_cost(p, c, cur));
+        rc = sc_chain(p, budget, max_refits, c, cur, next, keys, &best, err);
+    }
+    /* start 2: the error rule of an unconstrained fit (Lloyd over all
+     * elements from the first codebook) */
     if (rc == HXQ_OK) {
         memset(cur, 0, (size_t)n * sizeof(int64_t));
-        rc = sc_alternate(p, budget, max_refits + 1, 0, cur, cur + n, keys, &best, err);
+        rc = codec_refine(p, NULL, SC_LLOYD_ITERS, seed, err);
+        if (rc == HXQ_OK)
+            rc = sc_chain(p, budget, max_refits, seed, cur, next, keys, &best, err);
+    }
+    /* exact refits of the best sidecar found, while the selection improves */
+    if (rc == HXQ_OK && exact_refits) {
+        memcpy(cur, best.take, (size_t)n * sizeof(int64_t));
+        rc = codec_fit(p, cur, c, err);
+        if (rc == HXQ_OK) {
+            sc_consider(&best, p, c, cur, codec_plan_cost(p, c, cur));
+            for (int r = 0; r < max_refits; r++)
+                if (!sc_round(p, budget, 1, c, cur, next, keys, &best, &rc, err))
+                    break;
+        }
     }
     if (rc == HXQ_OK) {
         memcpy(cb, best.cb, sizeof(best.cb));

@@ -9,4 +9,12 @@
 int kmeans_check_points(const double *x, const double *w, int64_t n, int strict,
                         hxq_error *err);
 
+/* Leftmost j in [start, end] minimising a[j] - (q1 - p1[j])^2 / (q0 - p0[j])
+ * (q0 > p0[j]); the minimum goes to *best. kmeans_argmin_ref is the scalar
+ * specification, the AVX2 variant gives identical results. */
+int64_t kmeans_argmin_ref(const double *a, const double *p1, const double *p0, int64_t start,
+                          int64_t end, double q1, double q0, double *best);
+int64_t kmeans_argmin_avx2(const double *a, const double *p1, const double *p0, int64_t start,
+                           int64_t end, double q1, double q0, double *best);
+
 #endif /* KMEANS_INT_H */
