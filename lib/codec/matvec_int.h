@@ -9,6 +9,8 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
                            int64_t r1);
 void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
                             int64_t r0, int64_t r1);
+void codec_matvec_f16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1);
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1);
 

@@ -45,8 +45,7 @@ typedef struct linear_job {
     int64_t ldy;
 } linear_job;
 
-void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1,
-                float *row)
+void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1)
 {
     switch (w->kind) {
     case HXQ_WEIGHT_F32:
@@ -59,11 +58,7 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
         hxq_matvec_hxq(&w->q, x, y, r0, r1);
         break;
     case HXQ_WEIGHT_F16:
-        /* rare (the reference's exact tensors): a row at a time */
-        for (int64_t r = r0; r < r1; r++) {
-            decode_rows(w, r, r + 1, row);
-            hxq_matvec_f32(row, w->cols, x, y + (r - r0), 0, 1);
-        }
+        hxq_matvec_f16(w->data, w->cols, x, y, r0, r1);
         break;
     }
 }
@@ -72,7 +67,7 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
 static void matvec_rows(void *ctx, int64_t b, int64_t e, int tid)
 {
     const linear_job *j = ctx;
-    cpu_matvec(j->w, j->x, j->y + b, b, e, j->s->tile[tid]);
+    cpu_matvec(j->w, j->x, j->y + b, b, e);
 }
 
 /* n > 1: tiles [b, e) of INFER_TILE_ROWS rows: decode, then sgemm. */
