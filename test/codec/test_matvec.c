@@ -208,6 +208,32 @@ START_TEST(half_and_f32_match_double)
 }
 END_TEST
 
+/* The decode (VBMI where available) equals codebook[indices] with the
+ * sidecar values replacing theirs, bit for bit. */
+START_TEST(decode_is_exact)
+{
+    rng r = {0x77u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    hxq_qmatrix m = make_q(&r, sh[0], sh[1], sh[2]);
+    int64_t n = m.rows * m.cols;
+    float *got = malloc((size_t)n * sizeof(float)), *want = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        want[i] = m.codebook[m.indices[i]];
+    for (int64_t s = 0; s < m.n_sidecar; s++)
+        want[m.sidecar_pos[s]] = m.sidecar_val[s];
+    int64_t r0 = m.rows > 1 ? 1 : 0;
+    hxq_codec_decode_f32(&m, r0, m.rows, got);
+    ck_assert(memcmp(got, want + r0 * m.cols, (size_t)(n - r0 * m.cols) * sizeof(float)) == 0);
+    if (codec_cpu_has_vbmi() && m.cols % 64 == 0) {
+        codec_decode_hxq_vbmi(&m, 0, m.rows, got);
+        ck_assert(memcmp(got, want, (size_t)n * sizeof(float)) == 0);
+    }
+    free(got);
+    free(want);
+    free_q(&m);
+}
+END_TEST
+
 /* An empty row range writes nothing. */
 START_TEST(empty_range_writes_nothing)
 {
@@ -234,6 +260,7 @@ Suite *matvec_suite(void)
     tcase_add_loop_test(tc, hxq_ref_matches_decoded, 0, n);
     tcase_add_loop_test(tc, hxq_variants_match_ref, 0, n);
     tcase_add_loop_test(tc, half_and_f32_match_double, 0, n);
+    tcase_add_loop_test(tc, decode_is_exact, 0, n);
     tcase_add_test(tc, empty_range_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
