@@ -45,6 +45,7 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
         __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
         int64_t c = 0;
         for (; c + 32 <= cols; c += 32) {
+            _mm_prefetch((const char *)(idx + c + 2048), _MM_HINT_T0);
             a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
             a1 = _mm256_fmadd_ps(gather8(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);
             a2 = _mm256_fmadd_ps(gather8(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2);
@@ -82,6 +83,7 @@ static inline __m256 f16x8(const uint16_t *p)
             __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                     \
             int64_t c = 0;                                                                 \
             for (; c + 32 <= cols; c += 32) {                                              \
+                _mm_prefetch((const char *)(row + c + 1024), _MM_HINT_T0);                 \
                 a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
                 a1 = _mm256_fmadd_ps(load8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);  \
                 a2 = _mm256_fmadd_ps(load8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2); \

@@ -96,6 +96,7 @@ VBMI_TARGET void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, flo
             const uint8_t *idx = m->indices + r * cols + c0;
             __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, f[4];
             for (int64_t c = 0; c < cn; c += 64) {
+                _mm_prefetch((const char *)(idx + c + 2048), _MM_HINT_T0);
                 vbmi_lookup64(&cb, idx + c, f);
                 a0 = _mm512_fmadd_ps(f[0], _mm512_load_ps(xp + c), a0);
                 a1 = _mm512_fmadd_ps(f[1], _mm512_load_ps(xp + c + 16), a1);
