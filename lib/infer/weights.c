@@ -15,12 +15,20 @@ static void decode_rows(const hxq_linear *w, int64_t r0, int64_t r1, float *out)
         break;
     case HXQ_WEIGHT_BF16: {
         const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        if (hxq_cpu_has_avx2()) {
+            infer_widen_bf16_avx2(p, n, out);
+            break;
+        }
         for (int64_t i = 0; i < n; i++)
             out[i] = hxq_bf16_to_f32(p[i]);
         break;
     }
     case HXQ_WEIGHT_F16: {
         const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        if (hxq_cpu_has_avx2()) {
+            infer_widen_f16_avx2(p, n, out);
+            break;
+        }
         for (int64_t i = 0; i < n; i++)
             out[i] = hxq_f16_to_f32(p[i]);
         break;
