@@ -121,8 +121,9 @@ static void draw_progress(void *ctx, const hxq_progress *p)
         double eta = p->bytes_done > 0 ? now * (double)(p->bytes_total - p->bytes_done) /
                                              (double)p->bytes_done
                                        : 0;
-        fprintf(stderr, "\r\033[Kcompress: %lld/%lld tensors  %.2f GB/s  ETA %.0fs",
-                (long long)p->done, (long long)p->total, gbs, eta);
+        fprintf(stderr, "\r\033[Kcompress: %lld/%lld tensors  %.2f %s  ETA %.0fs",
+                (long long)p->done, (long long)p->total, gbs >= 1 ? gbs : gbs * 1000,
+                gbs >= 1 ? "GB/s" : "MB/s", eta);
     }
     if (final)
         fputs("\r\033[K", stderr);
