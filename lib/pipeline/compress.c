@@ -1,6 +1,7 @@
 /* compress.c - hxq_compress(): plan, encode + write, small files,
  * re-open checks, receipts, rename into place. */
 #include "compress_int.h"
+#include "hxq_verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -284,8 +285,13 @@ int hxq_compress(const char *src, const char *dst, const hxq_compress_opts *o,
     st.r.encode_write_s = t_write - t_plan;
     st.r.total_s = hxq_now() - t0;
     char *txt;
-    if ((rc = hxq_receipt_compression_json(&st.r, &txt, err)) < 0 ||
-        (rc = write_text(dir, "compression_receipt.json", txt, err)) < 0)
+    if ((rc = hxq_receipt_compression_json(&st.r, &txt, err)) < 0)
+        goto fail;
+    if ((rc = hxq_receipt_seal_append(&txt, err)) < 0) { /* sealed: docs/VERIFY.md */
+        free(txt);
+        goto fail;
+    }
+    if ((rc = write_text(dir, "compression_receipt.json", txt, err)) < 0)
         goto fail;
     rc = hxq_outdir_commit(od, err);
     od = NULL;
