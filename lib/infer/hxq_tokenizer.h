@@ -67,7 +67,8 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
  *  reported by hxq_tokenizer_chat_render(). name labels messages.
  *  @return HXQ_OK; HXQ_ERR_FORMAT (bad JSON, wrong field types, a bos/eos
  *  token that is not in the vocabulary); HXQ_ERR_NOMEM. On failure tok is
- *  unchanged. */
+ *  unchanged. This modifies tok: call it before sharing tok between
+ *  threads. Fields absent from json keep their values. */
 int hxq_tokenizer_load_config(hxq_tokenizer *tok, const char *json, size_t len,
                               const char *name, hxq_error *err);
 
