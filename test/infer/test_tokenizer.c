@@ -614,6 +614,7 @@ START_TEST(load_errors)
         {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", HXQ_ERR_FORMAT, "merges[0]"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "-1", ab, HXQ_ERR_FORMAT, "'c' has id"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "9000000", ab, HXQ_ERR_FORMAT, "nearly dense"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", ab, HXQ_ERR_FORMAT, "not an integer"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "1", ab, HXQ_ERR_FORMAT, "id 1 is used by"},
     };
