@@ -585,6 +585,55 @@ START_TEST(load_from_memory)
 }
 END_TEST
 
+/* The pre-tokenizer and model options that OLMoE does not use. */
+static void encode_with(const char *pre, const char *model_extra, const char *text,
+                        const int32_t *want, int64_t nwant)
+{
+    char json[1024];
+    snprintf(json, sizeof(json),
+             "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", %s},"
+             " \"decoder\": {\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\", %s"
+             " \"vocab\": {\"a\": 0, \"b\": 1, \"\u0120\": 2, \"b\u0120\": 3, \"\u0120a\": 4,"
+             " \"b\u0120a\": 5, \"ab\": 6}, \"merges\": [\"b \u0120\", \"\u0120 a\", \"b\u0120 a\"]}}",
+             pre, model_extra);
+    hxq_tokenizer *tok = NULL;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_tokenizer_load_json(json, strlen(json), NULL, &tok, &err) == HXQ_OK, "%s",
+                  err.msg);
+    int32_t *ids;
+    int64_t n;
+    encode(tok, text, strlen(text), &ids, &n);
+    ck_assert_msg(n == nwant, "'%s' with %s %s: %lld ids, want %lld", text, pre, model_extra,
+                  (long long)n, (long long)nwant);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_int_eq(ids[i], want[i]);
+    free(ids);
+    hxq_tokenizer_free(tok);
+}
+
+START_TEST(pre_tokenizer_and_model_options)
+{
+    /* the regex splits "b a" into "b" and " a"; without it "b a" is one word */
+    encode_with("\"add_prefix_space\": false", "", "b a", (int32_t[]){1, 4}, 2);
+    encode_with("\"add_prefix_space\": false, \"use_regex\": false", "", "b a",
+                (int32_t[]){5}, 1);
+    /* add_prefix_space: " b a" -> " b", " a" */
+    encode_with("\"add_prefix_space\": true", "", "b a", (int32_t[]){2, 1, 4}, 3);
+    encode_with("\"add_prefix_space\": true", "", " a", (int32_t[]){4}, 1);
+    /* bytes missing from the vocabulary: dropped, or the unk token (fused) */
+    encode_with("\"add_prefix_space\": false", "", "azzb", (int32_t[]){0, 1}, 2);
+    encode_with("\"add_prefix_space\": false", "\"unk_token\": \"b\",", "azz",
+                (int32_t[]){0, 1, 1}, 3);
+    encode_with("\"add_prefix_space\": false", "\"unk_token\": \"b\", \"fuse_unk\": true,",
+                "azz", (int32_t[]){0, 1}, 2);
+    /* ignore_merges: a word in the vocabulary is taken whole, even when no
+     * merge leads to it */
+    encode_with("\"add_prefix_space\": false", "", "ab", (int32_t[]){0, 1}, 2);
+    encode_with("\"add_prefix_space\": false", "\"ignore_merges\": true,", "ab",
+                (int32_t[]){6}, 1);
+}
+END_TEST
+
 static void expect_error(int rc, const hxq_tokenizer *tok, const hxq_error *err, int code,
                          const char *needle)
 {
@@ -700,6 +749,7 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, encode_edge_cases);
     tcase_add_test(tc, decode_edge_cases);
     tcase_add_test(tc, load_from_memory);
+    tcase_add_test(tc, pre_tokenizer_and_model_options);
     tcase_add_test(tc, load_errors);
     tcase_add_test(tc, config_errors);
     suite_add_tcase(s, tc);
