@@ -585,17 +585,19 @@ START_TEST(load_from_memory)
 }
 END_TEST
 
-/* The pre-tokenizer and model options that OLMoE does not use. */
-static void encode_with(const char *pre, const char *model_extra, const char *text,
-                        const int32_t *want, int64_t nwant)
+/* The pre-tokenizer, model and added-token options that OLMoE does not use,
+ * on a six-token vocabulary with three merges. */
+static void encode_added(const char *pre, const char *model_extra, const char *added,
+                         const char *text, const int32_t *want, int64_t nwant)
 {
-    char json[1024];
+    char json[2048];
     snprintf(json, sizeof(json),
              "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", %s},"
-             " \"decoder\": {\"type\": \"ByteLevel\"}, \"model\": {\"type\": \"BPE\", %s"
-             " \"vocab\": {\"a\": 0, \"b\": 1, \"\u0120\": 2, \"b\u0120\": 3, \"\u0120a\": 4,"
-             " \"b\u0120a\": 5, \"ab\": 6}, \"merges\": [\"b \u0120\", \"\u0120 a\", \"b\u0120 a\"]}}",
-             pre, model_extra);
+             " \"decoder\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [%s],"
+             " \"model\": {\"type\": \"BPE\", %s"
+             " \"vocab\": {\"a\": 0, \"b\": 1, \"\\u0120\": 2, \"b\\u0120\": 3, \"\\u0120a\": 4,"
+             " \"b\\u0120a\": 5, \"ab\": 6}, \"merges\": [\"b \\u0120\", \"\\u0120 a\", "
+             "\"b\\u0120 a\"]}}", pre, added, model_extra);
     hxq_tokenizer *tok = NULL;
     hxq_error err = {0};
     ck_assert_msg(hxq_tokenizer_load_json(json, strlen(json), NULL, &tok, &err) == HXQ_OK, "%s",
@@ -610,6 +612,33 @@ static void encode_with(const char *pre, const char *model_extra, const char *te
     free(ids);
     hxq_tokenizer_free(tok);
 }
+
+static void encode_with(const char *pre, const char *model_extra, const char *text,
+                        const int32_t *want, int64_t nwant)
+{
+    encode_added(pre, model_extra, "", text, want, nwant);
+}
+
+START_TEST(added_token_options)
+{
+    const char *nopre = "\"add_prefix_space\": false";
+    /* lstrip / rstrip take the whitespace around the token into it */
+    const char *strip = "{\"id\": 7, \"content\": \"<x>\", \"lstrip\": true, \"rstrip\": true, "
+                        "\"normalized\": false, \"special\": true}";
+    encode_added(nopre, "", strip, "a <x>  b", (int32_t[]){0, 7, 1}, 3);
+    const char *plain = "{\"id\": 7, \"content\": \"<x>\", \"normalized\": false}";
+    encode_added(nopre, "", plain, "a <x>  b", (int32_t[]){0, 2, 7, 2, 2, 1}, 6);
+    /* single_word: not matched inside a word */
+    const char *single = "{\"id\": 8, \"content\": \"ba\", \"single_word\": true, "
+                         "\"normalized\": false}";
+    encode_added(nopre, "", single, "ba bba", (int32_t[]){8, 2, 1, 1, 0}, 5);
+    /* leftmost, then longest */
+    const char *two = "{\"id\": 7, \"content\": \"ab\", \"normalized\": false}, "
+                      "{\"id\": 8, \"content\": \"bab\", \"normalized\": false}";
+    encode_added(nopre, "", two, "abab", (int32_t[]){7, 7}, 2);
+    encode_added(nopre, "", two, "bab", (int32_t[]){8}, 1);
+}
+END_TEST
 
 START_TEST(pre_tokenizer_and_model_options)
 {
@@ -750,6 +779,7 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, decode_edge_cases);
     tcase_add_test(tc, load_from_memory);
     tcase_add_test(tc, pre_tokenizer_and_model_options);
+    tcase_add_test(tc, added_token_options);
     tcase_add_test(tc, load_errors);
     tcase_add_test(tc, config_errors);
     suite_add_tcase(s, tc);
