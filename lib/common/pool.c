@@ -85,14 +85,17 @@ hxq_pool *hxq_pool_create(int nthreads)
     }
     for (int i = 0; i < nthreads - 1; i++) {
         struct worker_arg *wa = malloc(sizeof(*wa));
+        if (wa) {
+            /* filled before the thread starts: it reads them at once */
+            wa->pool = p;
+            wa->tid = i + 1;
+        }
         if (!wa || pthread_create(&p->threads[i], NULL, pool_worker, wa) != 0) {
             free(wa);
             p->nthreads = i + 1;     /* join only what started */
             hxq_pool_free(p);
             return NULL;
         }
-        wa->pool = p;
-        wa->tid = i + 1;
     }
     return p;
 }
