@@ -172,6 +172,18 @@ START_TEST(golden_prompts_and_validation_text)
         encode(tok, prompt, strlen(prompt), &ids, &n);
         assert_ids(ids, n, cJSON_GetObjectItem(g, "ids"), key);
         free(ids);
+        /* the recorded greedy continuation decodes to the recorded text */
+        const cJSON *greedy = cJSON_GetObjectItem(g, "greedy32");
+        int32_t gids[64];
+        int ng = cJSON_GetArraySize(greedy);
+        ck_assert_int_le(ng, 64);
+        for (int i = 0; i < ng; i++)
+            gids[i] = (int32_t)cJSON_GetArrayItem(greedy, i)->valuedouble;
+        char *gtext;
+        ck_assert_int_eq(hxq_tokenizer_decode(tok, gids, ng, HXQ_DECODE_SKIP_SPECIAL, &gtext,
+                                              NULL, NULL), HXQ_OK);
+        ck_assert_str_eq(gtext, cJSON_GetObjectItem(g, "greedy32_text")->valuestring);
+        free(gtext);
     }
     size_t len;
     uint8_t *text = hxq_test_read_file("test/fixtures/tinyshakespeare.txt", &len);
