@@ -644,6 +644,10 @@ START_TEST(added_token_options)
     const char *single = "{\"id\": 8, \"content\": \"ba\", \"single_word\": true, "
                          "\"normalized\": false}";
     encode_added(nopre, "", single, "ba bba", (int32_t[]){8, 2, 1, 1, 0}, 5);
+    /* word characters are Rust's \w: a decimal digit is one, '½' (No) is not
+     * (bytes missing from this vocabulary are dropped) */
+    encode_added(nopre, "", single, "2ba", (int32_t[]){1, 0}, 2);
+    encode_added(nopre, "", single, "\xc2\xbd" "ba", (int32_t[]){8}, 1);
     /* leftmost, then longest */
     const char *two = "{\"id\": 7, \"content\": \"ab\", \"normalized\": false}, "
                       "{\"id\": 8, \"content\": \"bab\", \"normalized\": false}";
