@@ -160,19 +160,23 @@ static int add_module(cv_plan *p, int64_t i, hxq_error *err)
     return add_part(p, mod, ".sidecar_values", HXQ_DT_F32, 1, &n, CV_SC_VAL, i, err);
 }
 
-static void assign_shards(cv_plan *p, int64_t max_shard)
+static int assign_shards(cv_plan *p, int64_t max_shard, hxq_error *err)
 {
-    int shard = 0;
-    uint64_t used = 0;
-    for (int64_t i = 0; i < p->n; i++) {
-        if (used > 0 && used + p->t[i].nbytes > (uint64_t)max_shard) {
-            shard++;
-            used = 0;
-        }
-        p->t[i].shard = shard;
-        used += p->t[i].nbytes;
+    uint64_t *bytes = hxq_alloc_array(p->n, sizeof(uint64_t));
+    int *shard = hxq_alloc_array(p->n, sizeof(int));
+    if (!bytes || !shard) {
+        free(bytes);
+        free(shard);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
-    p->nshards = shard + 1;
+    for (int64_t i = 0; i < p->n; i++)
+        bytes[i] = p->t[i].nbytes;
+    p->nshards = hxq_shards_assign(bytes, p->n, (uint64_t)max_shard, shard);
+    for (int64_t i = 0; i < p->n; i++)
+        p->t[i].shard = shard[i];
+    free(bytes);
+    free(shard);
+    return HXQ_OK;
 }
 
 int convert_plan_build(cv_plan *p, const hxq_ckpt *ck, const hxq_qconfig *q,
@@ -216,18 +220,9 @@ int convert_plan_build(cv_plan *p, const hxq_ckpt *ck, const hxq_qconfig *q,
                 rc = hxq_err(err, HXQ_ERR_FORMAT, "output tensor '%s' would be written twice",
                              p->t[i].name);
     }
-    if (rc < 0) {
+    if (rc == HXQ_OK)
+        rc = assign_shards(p, max_shard > 0 ? max_shard : (int64_t)HXQ_DEFAULT_SHARD_SIZE, err);
+    if (rc < 0)
         convert_plan_free(p);
-        return rc;
-    }
-    assign_shards(p, max_shard > 0 ? max_shard : CONVERT_DEFAULT_SHARD);
-    return HXQ_OK;
-}
-
-void convert_shard_name(const cv_plan *p, int i, char *buf, size_t cap)
-{
-    if (p->nshards == 1)
-        snprintf(buf, cap, "model.safetensors");
-    else
-        snprintf(buf, cap, "model-%05d-of-%05d.safetensors", i + 1, p->nshards);
+    return rc;
 }
