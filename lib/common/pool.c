@@ -85,7 +85,8 @@ hxq_pool *hxq_pool_create(int nthreads)
     }
     for (int i = 0; i < nthreads - 1; i++) {
         struct worker_arg *wa = malloc(sizeof(*wa));
-        if (wa) {   /* filled before the thread starts: it reads and frees wa */
+        if (wa) {
+            /* filled before the thread starts: it reads them at once */
             wa->pool = p;
             wa->tid = i + 1;
         }

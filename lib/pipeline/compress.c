@@ -223,9 +223,16 @@ static int finish_folder(const hxq_plan *p, const char *dir, compress_state *st,
     free(aux);
     HXQ_TRY(rc);
 
-    int64_t covered = 0;  /* source tensors with every item written */
-    for (int64_t i = 0; i < p->n; i++)
-        covered += p->items[i].expert <= 0 && p->items[i].row_begin == 0;
+    /* every byte of every source tensor is covered by written items */
+    int64_t covered = 0;
+    for (int64_t i = 0; i < r->source_tensors; i++) {
+        const hxq_tensor *t = hxq_ckpt_tensor(p->ck, i);
+        uint64_t got = 0;
+        for (int64_t k = 0; k < p->n; k++)
+            if (p->items[k].src == t && r->tensors[k].nkeys > 0)
+                got += p->items[k].in_bytes;
+        covered += got == t->nbytes;
+    }
     int ok = hxq_receipt_add_check(r, "all_source_tensors_accounted",
                                    covered == r->source_tensors, "%lld of %lld",
                                    (long long)covered, (long long)r->source_tensors) == HXQ_OK &&

@@ -1,0 +1,113 @@
+/* matvec_avx2.c - AVX2+FMA matrix-vector kernels, chosen at run time by
+ * matvec_ref.c and tested against the scalar _ref functions.
+ *
+ * HXQ: the codebook lookup is the hot part. Eight indices are read as one
+ * 64-bit word, looked up in the 256-float codebook (it stays in L1) with
+ * scalar loads assembled into two 128-bit halves, and multiplied into four
+ * independent accumulators; the sidecar is applied afterwards as a
+ * correction per entry. Measured on the project machine (AMD EPYC, one
+ * core, a 64 MB index matrix): vpgatherdd 3.0 G elements/s, this form
+ * 5.2, scalar FMAs 3.6, decoding to an L1 buffer first 3.9. */
+#include "matvec_int.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+static inline float hsum8(__m256 v)
+{
+    __m128 lo = _mm256_castps256_ps128(v);
+    __m128 hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+static inline __m256 gather8(const float *cb, const uint8_t *idx)
+{
+    uint64_t v;
+    memcpy(&v, idx, 8);
+    __m128 lo = _mm_setr_ps(cb[v & 255], cb[(v >> 8) & 255], cb[(v >> 16) & 255],
+                            cb[(v >> 24) & 255]);
+    __m128 hi = _mm_setr_ps(cb[(v >> 32) & 255], cb[(v >> 40) & 255], cb[(v >> 48) & 255],
+                            cb[v >> 56]);
+    return _mm256_set_m128(hi, lo);
+}
+
+void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                           int64_t r1)
+{
+    int64_t cols = m->cols;
+    const float *cb = m->codebook;
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *idx = m->indices + r * cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        int64_t c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(gather8(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(gather8(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(gather8(cb, idx + c + 24), _mm256_loadu_ps(x + c + 24), a3);
+        }
+        for (; c + 8 <= cols; c += 8)
+            a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
+        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; c < cols; c++)
+            acc += cb[idx[c]] * x[c];
+        y[r - r0] = acc;
+    }
+    codec_matvec_sidecar(m, x, y, r0, r1);
+}
+
+static inline __m256 bf16x8(const uint16_t *p)
+{
+    __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
+                            int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const uint16_t *row = w + r * cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        int64_t c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            a0 = _mm256_fmadd_ps(bf16x8(row + c), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(bf16x8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(bf16x8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(bf16x8(row + c + 24), _mm256_loadu_ps(x + c + 24), a3);
+        }
+        for (; c + 8 <= cols; c += 8)
+            a0 = _mm256_fmadd_ps(bf16x8(row + c), _mm256_loadu_ps(x + c), a0);
+        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; c < cols; c++)
+            acc += hxq_bf16_to_f32(row[c]) * x[c];
+        y[r - r0] = acc;
+    }
+}
+
+void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const float *row = w + r * cols;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+        int64_t c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c + 24), _mm256_loadu_ps(x + c + 24), a3);
+        }
+        for (; c + 8 <= cols; c += 8)
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(x + c), a0);
+        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        for (; c < cols; c++)
+            acc += row[c] * x[c];
+        y[r - r0] = acc;
+    }
+}

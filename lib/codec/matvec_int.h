@@ -1,0 +1,24 @@
+/* matvec_int.h - private to the codec module: the AVX2+FMA matrix-vector
+ * kernels (matvec_avx2.c) behind the dispatching hxq_matvec_* names. */
+#ifndef HXQ_MATVEC_INT_H
+#define HXQ_MATVEC_INT_H
+
+#include "hxq_codec.h"
+
+void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                           int64_t r1);
+void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
+                            int64_t r0, int64_t r1);
+void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1);
+
+/* First sidecar entry with position >= p (binary search). */
+int64_t codec_sidecar_lower_bound(const hxq_qmatrix *m, int64_t p);
+
+/* y[r - r0] += (sidecar value - codebook value) x[c] for every sidecar
+ * entry in rows [r0, r1): turns codebook dot products into those of the
+ * effective weights. */
+void codec_matvec_sidecar(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                          int64_t r1);
+
+#endif

@@ -1,0 +1,102 @@
+/* matvec_ref.c - scalar matrix-vector products straight from the stored
+ * form (the specification the SIMD kernels are tested against), and the
+ * run-time dispatch of the plain hxq_matvec_* names. */
+#include "matvec_int.h"
+
+int64_t codec_sidecar_lower_bound(const hxq_qmatrix *m, int64_t p)
+{
+    int64_t lo = 0, hi = m->n_sidecar;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (m->sidecar_pos[mid] < p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void codec_matvec_sidecar(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                          int64_t r1)
+{
+    if (m->n_sidecar == 0)
+        return;
+    int64_t end = r1 * m->cols;
+    for (int64_t s = codec_sidecar_lower_bound(m, r0 * m->cols);
+         s < m->n_sidecar && m->sidecar_pos[s] < end; s++) {
+        int64_t p = m->sidecar_pos[s];
+        int64_t r = p / m->cols, c = p - r * m->cols;
+        y[r - r0] += (m->sidecar_val[s] - m->codebook[m->indices[p]]) * x[c];
+    }
+}
+
+void hxq_matvec_hxq_ref(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                        int64_t r1)
+{
+    int64_t cols = m->cols;
+    int64_t s = codec_sidecar_lower_bound(m, r0 * cols);
+    for (int64_t r = r0; r < r1; r++) {
+        const uint8_t *idx = m->indices + r * cols;
+        int64_t base = r * cols;
+        float acc = 0.0f;
+        for (int64_t c = 0; c < cols; c++) {
+            float w;
+            if (s < m->n_sidecar && m->sidecar_pos[s] == base + c)
+                w = m->sidecar_val[s++];
+            else
+                w = m->codebook[idx[c]];
+            acc += w * x[c];
+        }
+        y[r - r0] = acc;
+    }
+}
+
+void hxq_matvec_bf16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                         int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const uint16_t *row = w + r * cols;
+        float acc = 0.0f;
+        for (int64_t c = 0; c < cols; c++)
+            acc += hxq_bf16_to_f32(row[c]) * x[c];
+        y[r - r0] = acc;
+    }
+}
+
+static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const float *row = w + r * cols;
+        float acc = 0.0f;
+        for (int64_t c = 0; c < cols; c++)
+            acc += row[c] * x[c];
+        y[r - r0] = acc;
+    }
+}
+
+void hxq_matvec_hxq(const hxq_qmatrix *m, const float *x, float *y, int64_t r0, int64_t r1)
+{
+    if (hxq_cpu_has_avx2())
+        codec_matvec_hxq_avx2(m, x, y, r0, r1);
+    else
+        hxq_matvec_hxq_ref(m, x, y, r0, r1);
+}
+
+void hxq_matvec_bf16(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,
+                     int64_t r1)
+{
+    if (hxq_cpu_has_avx2())
+        codec_matvec_bf16_avx2(w, cols, x, y, r0, r1);
+    else
+        hxq_matvec_bf16_ref(w, cols, x, y, r0, r1);
+}
+
+void hxq_matvec_f32(const float *w, int64_t cols, const float *x, float *y, int64_t r0,
+                    int64_t r1)
+{
+    if (hxq_cpu_has_avx2())
+        codec_matvec_f32_avx2(w, cols, x, y, r0, r1);
+    else
+        matvec_f32_ref(w, cols, x, y, r0, r1);
+}

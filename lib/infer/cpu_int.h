@@ -1,0 +1,54 @@
+/* cpu_int.h - private to the infer module: the CPU backend's state and
+ * the ops the forward pass is built from (one file per op). */
+#ifndef HXQ_CPU_INT_H
+#define HXQ_CPU_INT_H
+
+#include "infer_int.h"
+
+/* Buffers are allocated once by the backend's create(); B = max_batch. */
+struct cpu_state {
+    const hxq_model *m;
+    hxq_pool *pool;
+    int nthreads;
+    int64_t max_ctx, max_batch;
+    float *kc, *vc;            /* [n_layers, max_ctx, H] after norm + RoPE  */
+    float *rope_cos, *rope_sin; /* [max_ctx, head_dim / 2]                   */
+    float *x, *a, *q, *k, *v, *att, *tmp; /* [B, H]                          */
+    float *rl;                 /* router logits [B, E]                      */
+    int32_t *sel;              /* chosen experts [B, top_k]                 */
+    float *selw;               /* their weights [B, top_k]                  */
+    int32_t *etok;             /* tokens routed to one expert [B]           */
+    float *ew;                 /* their weights [B]                         */
+    float *ex, *eg, *eu, *ed;  /* expert input [B, H], gate/up [B, I], out [B, H] */
+    float *dg, *du;            /* decode: gate/up of the chosen [top_k, I]  */
+    float **tile;              /* per thread [INFER_TILE_ROWS * max cols]   */
+    float **scores;            /* per thread [max_batch, max_ctx]           */
+};
+typedef struct cpu_state cpu_state;
+
+/* y[r - r0] = (W x)[r] for rows [r0, r1) of any storage kind; row is
+ * scratch of w->cols floats (used for F16 weights). */
+void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1,
+                float *row);
+
+/* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. n == 1 runs the
+ * matrix-vector kernels over row blocks; n > 1 decodes tiles of
+ * INFER_TILE_ROWS rows to float and multiplies them with sgemm. */
+void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
+                int64_t ldy);
+
+/* out[n, h] = rmsnorm of each row of x with weight w (out may be x). */
+void cpu_rmsnorm(const float *x, const float *w, int64_t n, int64_t h, double eps,
+                 float *out);
+
+/* Attention of layer l for n tokens at positions pos..pos+n-1: a holds
+ * the normed input [n, H]; fills the cache and writes the concatenated
+ * heads (before o_proj) to out [n, H]. */
+void cpu_attention(cpu_state *s, int64_t l, const float *a, int64_t n, int64_t pos,
+                   float *out);
+
+/* MoE block of layer l: m [n, H] normed input; adds the expert mix into x
+ * [n, H]; router logits (before softmax) to router [n, E] when not NULL. */
+void cpu_moe(cpu_state *s, int64_t l, const float *m, int64_t n, float *x, float *router);
+
+#endif

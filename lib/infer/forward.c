@@ -1,0 +1,174 @@
+/* forward.c - the CPU backend: state allocation and the OLMoE forward
+ * pass over a batch of tokens (../shared/reference/olmoe.md). */
+#include "cpu_int.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cpu_rmsnorm(const float *x, const float *w, int64_t n, int64_t h, double eps,
+                 float *out)
+{
+    for (int64_t t = 0; t < n; t++) {
+        const float *xr = x + t * h;
+        float *o = out + t * h;
+        float ss = 0.0f;
+        for (int64_t i = 0; i < h; i++)
+            ss += xr[i] * xr[i];
+        float r = 1.0f / sqrtf(ss / (float)h + (float)eps);
+        for (int64_t i = 0; i < h; i++)
+            o[i] = w[i] * (xr[i] * r);
+    }
+}
+
+static void cpu_destroy(void *state)
+{
+    cpu_state *s = state;
+    if (!s)
+        return;
+    for (int i = 0; i < s->nthreads; i++) {
+        if (s->tile)
+            free(s->tile[i]);
+        if (s->scores)
+            free(s->scores[i]);
+    }
+    free(s->tile);
+    free(s->scores);
+    float *bufs[] = {s->kc, s->vc, s->rope_cos, s->rope_sin, s->x, s->a,
+                     s->q, s->k, s->v, s->att, s->tmp, s->rl, s->selw, s->ew, s->ex, s->eg,
+                     s->eu, s->ed, s->dg, s->du};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        free(bufs[i]);
+    free(s->sel);
+    free(s->etok);
+    hxq_pool_free(s->pool);
+    free(s);
+}
+
+/* n floats, or NULL on overflow / failure. */
+static float *fbuf(int64_t a, int64_t b)
+{
+    int64_t n;
+    return hxq_mul_i64(a, b, &n) < 0 ? NULL : hxq_calloc_array(n, sizeof(float));
+}
+
+static void rope_tables(cpu_state *s)
+{
+    int64_t half = s->m->head_dim / 2;
+    float theta = (float)s->m->cfg.rope_theta, dim = (float)s->m->head_dim;
+    for (int64_t i = 0; i < half; i++) {
+        /* as transformers: inv_freq and angles in float32 */
+        float inv = 1.0f / powf(theta, (float)(2 * i) / dim);
+        for (int64_t p = 0; p < s->max_ctx; p++) {
+            float ang = (float)p * inv;
+            s->rope_cos[p * half + i] = cosf(ang);
+            s->rope_sin[p * half + i] = sinf(ang);
+        }
+    }
+}
+
+static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, hxq_error *err)
+{
+    cpu_state *s = calloc(1, sizeof(*s));
+    if (!s)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    s->m = m;
+    s->max_ctx = o->max_ctx;
+    s->max_batch = o->max_batch;
+    /* our pool does the threading: keep OpenBLAS single-threaded */
+    openblas_set_num_threads(1);
+    s->pool = hxq_pool_create(o->threads);
+    if (!s->pool) {
+        free(s);
+        return hxq_err(err, HXQ_ERR_NOMEM, "cannot start %d threads", o->threads);
+    }
+    s->nthreads = hxq_pool_threads(s->pool);
+    int64_t H = m->hidden, B = s->max_batch, NI = m->inter, E = m->n_experts, K = m->top_k;
+    int64_t LC;
+    int bad = hxq_mul_i64(m->n_layers, s->max_ctx, &LC) < 0;
+    int64_t maxcols = H > NI ? H : NI;
+    if (!bad) {
+        s->kc = fbuf(LC, H);
+        s->vc = fbuf(LC, H);
+        s->rope_cos = fbuf(s->max_ctx, m->head_dim / 2);
+        s->rope_sin = fbuf(s->max_ctx, m->head_dim / 2);
+        s->x = fbuf(B, H);
+        s->a = fbuf(B, H);
+        s->q = fbuf(B, H);
+        s->k = fbuf(B, H);
+        s->v = fbuf(B, H);
+        s->att = fbuf(B, H);
+        s->tmp = fbuf(B, H);
+        s->rl = fbuf(B, E);
+        s->selw = fbuf(B, K);
+        s->ew = fbuf(B, 1);
+        s->ex = fbuf(B, H);
+        s->eg = fbuf(B, NI);
+        s->eu = fbuf(B, NI);
+        s->ed = fbuf(B, H);
+        s->dg = fbuf(K, NI);
+        s->du = fbuf(K, NI);
+        s->sel = hxq_calloc_array(B * K, sizeof(int32_t));
+        s->etok = hxq_calloc_array(B, sizeof(int32_t));
+        s->tile = calloc((size_t)s->nthreads, sizeof(float *));
+        s->scores = calloc((size_t)s->nthreads, sizeof(float *));
+        bad = !s->kc || !s->vc || !s->rope_cos || !s->rope_sin || !s->x || !s->a || !s->q ||
+              !s->k || !s->v || !s->att || !s->tmp || !s->rl || !s->selw || !s->ew ||
+              !s->ex || !s->eg || !s->eu || !s->ed || !s->dg || !s->du || !s->sel ||
+              !s->etok || !s->tile || !s->scores;
+        for (int i = 0; !bad && i < s->nthreads; i++) {
+            s->tile[i] = fbuf(INFER_TILE_ROWS, maxcols);
+            s->scores[i] = fbuf(s->max_batch, s->max_ctx);
+            bad = !s->tile[i] || !s->scores[i];
+        }
+    }
+    if (bad) {
+        cpu_destroy(s);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory for the kv cache (%lld positions)",
+                       (long long)o->max_ctx);
+    }
+    rope_tables(s);
+    *out = s;
+    return HXQ_OK;
+}
+
+static int cpu_forward(void *state, const int32_t *ids, int64_t n, int64_t pos,
+                       const hxq_forward_out *out, hxq_error *err)
+{
+    cpu_state *s = state;
+    const hxq_model *m = s->m;
+    int64_t H = m->hidden, V = m->vocab, E = m->n_experts, NL = m->n_layers;
+    double eps = m->cfg.rms_norm_eps;
+    float *hid = out ? out->hidden : NULL;
+    float *router = out ? out->router_logits : NULL;
+    for (int64_t t = 0; t < n; t++)
+        hxq_linear_row_f32(&m->embed, ids[t], s->x + t * H);
+    if (hid)
+        memcpy(hid, s->x, (size_t)(n * H) * sizeof(float));
+    for (int64_t l = 0; l < NL; l++) {
+        const hxq_layer *L = &m->layers[l];
+        cpu_rmsnorm(s->x, L->attn_norm, n, H, eps, s->a);
+        cpu_attention(s, l, s->a, n, pos, s->att);
+        cpu_linear(s, &L->wo, s->att, n, s->tmp, H);
+        for (int64_t i = 0; i < n * H; i++)
+            s->x[i] += s->tmp[i];
+        cpu_rmsnorm(s->x, L->ffn_norm, n, H, eps, s->a);
+        cpu_moe(s, l, s->a, n, s->x, router ? router + l * n * E : NULL);
+        if (hid && l + 1 < NL)
+            memcpy(hid + (l + 1) * n * H, s->x, (size_t)(n * H) * sizeof(float));
+    }
+    cpu_rmsnorm(s->x, m->final_norm, n, H, eps, s->a);
+    if (hid)
+        memcpy(hid + NL * n * H, s->a, (size_t)(n * H) * sizeof(float));
+    if (out && out->logits) {
+        if (out->all_logits)
+            cpu_linear(s, &m->lm_head, s->a, n, out->logits, V);
+        else
+            cpu_linear(s, &m->lm_head, s->a + (n - 1) * H, 1, out->logits, V);
+    }
+    (void)err;
+    return HXQ_OK;
+}
+
+const hxq_backend infer_backend_cpu = {"cpu", cpu_create, cpu_destroy, cpu_forward};

@@ -1,0 +1,207 @@
+/*
+ * hxq_tokenizer.h - Hugging Face tokenizer.json (byte-level BPE) and chat
+ * templates, part of the infer module.
+ *
+ * Encoding follows HF `tokenizers` exactly for byte-level BPE models
+ * (GPT-2 / GPT-NeoX / OLMoE family):
+ *   1. split on added tokens with normalized=false (leftmost-longest),
+ *   2. NFC-normalize the other pieces (when the normalizer is NFC), split
+ *      them on added tokens with normalized=true (leftmost-longest),
+ *   3. split each remaining piece with the GPT-2 regex (PCRE2, UTF + UCP,
+ *      JIT), map bytes through the GPT-2 byte-to-unicode table and merge
+ *      adjacent pairs by lowest merge rank (leftmost among equal ranks).
+ * Decoding maps token strings back to bytes (ByteLevel decoder); text is
+ * UTF-8 with invalid sequences replaced by U+FFFD as Rust's
+ * String::from_utf8_lossy does.
+ *
+ * Supported tokenizer.json parts: normalizer null / NFC / Sequence of
+ * those; pre_tokenizer ByteLevel (use_regex true, add_prefix_space
+ * true/false); model BPE (vocab, merges as "a b" strings or [a, b] pairs,
+ * no dropout, no unk/byte_fallback needed); decoder ByteLevel or null.
+ * Anything else is HXQ_ERR_UNSUPPORTED with a message naming the type.
+ *
+ * Depends on: common, io (file reading), utf8proc, PCRE2, cJSON.
+ * Thread-safety: a loaded hxq_tokenizer is immutable; every function that
+ * takes a const hxq_tokenizer* may be called from several threads at once.
+ * A stream decoder belongs to one thread.
+ */
+#ifndef HXQ_TOKENIZER_H
+#define HXQ_TOKENIZER_H
+
+#include "hxq_common.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct hxq_tokenizer hxq_tokenizer;
+
+/* ---- loading ------------------------------------------------------------ */
+
+/*! hxq_tokenizer_load() :
+ *  Loads a tokenizer from a model folder (reads <dir>/tokenizer.json and,
+ *  when present, <dir>/tokenizer_config.json, <dir>/special_tokens_map.json
+ *  and <dir>/chat_template.jinja) or from a tokenizer.json file path (then
+ *  the config files next to it are NOT read: no chat template, eos from the
+ *  well-known special tokens only, see hxq_tokenizer_eos_ids()).
+ *  @return HXQ_OK; HXQ_ERR_IO (cannot read), HXQ_ERR_FORMAT (malformed JSON,
+ *  missing vocab, merges with unknown tokens, ids out of range ...: the
+ *  message names the file and the problem), HXQ_ERR_UNSUPPORTED (unknown
+ *  normalizer / pre-tokenizer / model / decoder type, named), HXQ_ERR_NOMEM.
+ *  *out is set only on success; free it with hxq_tokenizer_free(). */
+int hxq_tokenizer_load(const char *path, hxq_tokenizer **out, hxq_error *err);
+
+/*! hxq_tokenizer_load_json() :
+ *  Loads a tokenizer from the bytes of a tokenizer.json held in memory
+ *  (need not be NUL-terminated). name labels error messages (e.g. the file
+ *  name; NULL means "tokenizer.json"). No config is read: see
+ *  hxq_tokenizer_load_config() to add one.
+ *  @return as hxq_tokenizer_load(), without HXQ_ERR_IO. */
+int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
+                            hxq_tokenizer **out, hxq_error *err);
+
+/*! hxq_tokenizer_load_config() :
+ *  Applies a tokenizer_config.json held in memory to tok: bos_token,
+ *  eos_token (strings or {"content": ...} objects), add_bos_token and
+ *  chat_template (a string, or a list of {name, template} where "default"
+ *  is used). An unrecognised chat template is NOT an error here: it is
+ *  reported by hxq_tokenizer_chat_render(). name labels messages.
+ *  @return HXQ_OK; HXQ_ERR_FORMAT (bad JSON, wrong field types, a bos/eos
+ *  token that is not in the vocabulary); HXQ_ERR_NOMEM. On failure tok is
+ *  unchanged. */
+int hxq_tokenizer_load_config(hxq_tokenizer *tok, const char *json, size_t len,
+                              const char *name, hxq_error *err);
+
+/*! hxq_tokenizer_free() : releases everything. NULL is a no-op. */
+void hxq_tokenizer_free(hxq_tokenizer *tok);
+
+/* ---- vocabulary ------------------------------------------------------- */
+
+/*! hxq_tokenizer_vocab_size() : 1 + the largest id of the vocabulary and
+ *  the added tokens (ids below it may be unused holes). */
+int32_t hxq_tokenizer_vocab_size(const hxq_tokenizer *tok);
+
+/*! hxq_tokenizer_token_bytes() :
+ *  The bytes id decodes to (ByteLevel decoder: "Ġworld" -> " world"; an
+ *  added token's content as is). Not NUL-terminated; *len receives the
+ *  length. Returns NULL (and *len = 0) for an id outside the vocabulary or
+ *  a hole. The pointer lives as long as tok. */
+const char *hxq_tokenizer_token_bytes(const hxq_tokenizer *tok, int32_t id,
+                                      size_t *len);
+
+/*! hxq_tokenizer_token_str() :
+ *  The token's string as tokenizer.json spells it ("Ġworld"),
+ *  NUL-terminated UTF-8, or NULL for an unknown id. Lives as long as tok. */
+const char *hxq_tokenizer_token_str(const hxq_tokenizer *tok, int32_t id);
+
+/*! hxq_tokenizer_token_id() :
+ *  The id of a token string (vocabulary or added token, exact spelling).
+ *  @return the id, or -1 when absent. */
+int32_t hxq_tokenizer_token_id(const hxq_tokenizer *tok, const char *token);
+
+/*! hxq_tokenizer_is_special() : 1 when id is an added token marked
+ *  "special": true, else 0. */
+int hxq_tokenizer_is_special(const hxq_tokenizer *tok, int32_t id);
+
+/*! hxq_tokenizer_eos_ids() :
+ *  The end-of-sequence ids: eos_token from tokenizer_config.json /
+ *  special_tokens_map.json when loaded, otherwise the special added token
+ *  "<|endoftext|>", "</s>", "<|im_end|>" or "<|eot_id|>" if one exists.
+ *  *ids points into tok (may be NULL when the count is 0).
+ *  @return the number of ids (0 when none is known). */
+int hxq_tokenizer_eos_ids(const hxq_tokenizer *tok, const int32_t **ids);
+
+/*! hxq_tokenizer_bos_id() : the bos_token's id, or -1 when none is set. */
+int32_t hxq_tokenizer_bos_id(const hxq_tokenizer *tok);
+
+/*! hxq_tokenizer_adds_bos() : 1 when tokenizer_config.json asks for a BOS
+ *  in front of a plain prompt (add_bos_token true), else 0. Encoding never
+ *  adds it: the caller prepends hxq_tokenizer_bos_id() when this is 1. */
+int hxq_tokenizer_adds_bos(const hxq_tokenizer *tok);
+
+/* ---- encoding / decoding ---------------------------------------------- */
+
+/*! hxq_tokenizer_encode() :
+ *  Encodes len bytes of UTF-8 text (may contain NUL bytes) into token ids
+ *  as HF `tokenizer.encode(text, add_special_tokens=False)` does: special
+ *  tokens written in the text become their ids; no BOS/EOS is added.
+ *  *ids is malloc'd (owned by the caller, free() it; a valid pointer even
+ *  when *n_ids is 0), *n_ids its length.
+ *  @return HXQ_OK; HXQ_ERR_INVALID (text is not valid UTF-8: the message
+ *  gives the byte offset); HXQ_ERR_RANGE (regex engine limit);
+ *  HXQ_ERR_NOMEM. Outputs are set only on success. Thread-safe. */
+int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
+                         int32_t **ids, int64_t *n_ids, hxq_error *err);
+
+/* Decode flags. */
+#define HXQ_DECODE_SKIP_SPECIAL 1 /* drop special added tokens (HF default) */
+
+/*! hxq_tokenizer_decode() :
+ *  Decodes n ids into a malloc'd NUL-terminated UTF-8 string (*text, owned
+ *  by the caller; *len its length without the NUL, may be NULL). Ids
+ *  outside the vocabulary are skipped, as HF does. Invalid UTF-8 produced
+ *  by the token bytes becomes U+FFFD (from_utf8_lossy).
+ *  @return HXQ_OK; HXQ_ERR_INVALID (n < 0 or ids NULL with n > 0);
+ *  HXQ_ERR_NOMEM. */
+int hxq_tokenizer_decode(const hxq_tokenizer *tok, const int32_t *ids, int64_t n,
+                         int flags, char **text, size_t *len, hxq_error *err);
+
+/* ---- streaming decode ------------------------------------------------- */
+
+typedef struct hxq_tokenizer_stream hxq_tokenizer_stream;
+
+/*! hxq_tokenizer_stream_create() :
+ *  A decoder fed one id at a time that emits only complete UTF-8 text: an
+ *  incomplete multi-byte sequence at the end is held back until the next
+ *  id completes it (or it is proven invalid, then it becomes U+FFFD).
+ *  Concatenating everything it emits (flush included) equals
+ *  hxq_tokenizer_decode() of the same ids and flags. tok must outlive it.
+ *  @return HXQ_OK or HXQ_ERR_NOMEM; *out set only on success. */
+int hxq_tokenizer_stream_create(const hxq_tokenizer *tok, int flags,
+                                hxq_tokenizer_stream **out, hxq_error *err);
+
+/*! hxq_tokenizer_stream_push() :
+ *  Feeds one id. *text receives the newly complete UTF-8 text (not
+ *  NUL-terminated; may be empty), *len its length; the pointer is valid
+ *  until the next call on this stream.
+ *  @return HXQ_OK or HXQ_ERR_NOMEM. Unknown ids emit nothing. */
+int hxq_tokenizer_stream_push(hxq_tokenizer_stream *s, int32_t id,
+                              const char **text, size_t *len, hxq_error *err);
+
+/*! hxq_tokenizer_stream_flush() :
+ *  Ends the stream: emits the held-back bytes (as U+FFFD, since they are an
+ *  incomplete sequence) and resets the stream for reuse.
+ *  @return HXQ_OK or HXQ_ERR_NOMEM. */
+int hxq_tokenizer_stream_flush(hxq_tokenizer_stream *s, const char **text,
+                               size_t *len, hxq_error *err);
+
+/*! hxq_tokenizer_stream_free() : NULL is a no-op. */
+void hxq_tokenizer_stream_free(hxq_tokenizer_stream *s);
+
+/* ---- chat templates --------------------------------------------------- */
+
+typedef struct hxq_chat_msg {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* UTF-8, NUL-terminated           */
+} hxq_chat_msg;
+
+/*! hxq_tokenizer_chat_name() :
+ *  The name of the recognised chat template ("tulu" for OLMoE-Instruct,
+ *  "chatml"), or NULL when tok has no template or an unrecognised one. */
+const char *hxq_tokenizer_chat_name(const hxq_tokenizer *tok);
+
+/*! hxq_tokenizer_chat_render() :
+ *  Renders n messages with the model's chat template natively (no Jinja),
+ *  exactly as transformers' apply_chat_template(tokenize=False) does,
+ *  adding the assistant generation prompt when add_generation_prompt is
+ *  non-zero. The result is text to pass to hxq_tokenizer_encode() (special
+ *  tokens in it are recognised there). *out is malloc'd, NUL-terminated,
+ *  owned by the caller; *len (may be NULL) its length.
+ *  @return HXQ_OK; HXQ_ERR_UNSUPPORTED (no chat template, or one that is
+ *  not recognised: the message suggests the raw-prompt mode --prompt);
+ *  HXQ_ERR_INVALID (a message with a NULL role or content, n < 0);
+ *  HXQ_ERR_NOMEM. */
+int hxq_tokenizer_chat_render(const hxq_tokenizer *tok, const hxq_chat_msg *msgs,
+                              int64_t n, int add_generation_prompt, char **out,
+                              size_t *len, hxq_error *err);
+
+#endif /* HXQ_TOKENIZER_H */

@@ -1,0 +1,146 @@
+/* moe.c - the OLMoE sparse MLP on the CPU: softmax router over all
+ * experts, top-k (renormalised only with norm_topk_prob), SwiGLU experts.
+ * Only the chosen experts' weights are read. */
+#include "cpu_int.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Softmax of logits [E] and the top k (descending probability, lower id
+ * first on ties) into sel / w. */
+static void route(const float *logits, int64_t E, int64_t k, int norm, int32_t *sel,
+                  float *w)
+{
+    float mx = logits[0];
+    for (int64_t e = 1; e < E; e++)
+        if (logits[e] > mx)
+            mx = logits[e];
+    float sum = 0.0f;
+    for (int64_t e = 0; e < E; e++)
+        sum += expf(logits[e] - mx);
+    for (int64_t i = 0; i < k; i++) {
+        int32_t best = -1;
+        for (int64_t e = 0; e < E; e++) {
+            int taken = 0;
+            for (int64_t j = 0; j < i; j++)
+                taken |= sel[j] == e;
+            if (!taken && (best < 0 || logits[e] > logits[best]))
+                best = (int32_t)e;
+        }
+        sel[i] = best;
+        w[i] = expf(logits[best] - mx) / sum;
+    }
+    if (norm) {
+        float s = 0.0f;
+        for (int64_t i = 0; i < k; i++)
+            s += w[i];
+        for (int64_t i = 0; i < k; i++)
+            w[i] /= s;
+    }
+}
+
+static inline float silu(float v)
+{
+    return v / (1.0f + expf(-v));
+}
+
+typedef struct dec_job {
+    cpu_state *s;
+    const hxq_layer *L;
+    const float *m;
+    const int32_t *sel;
+    const float *w;
+    float *x;
+    int64_t blocks;           /* row blocks per expert (gate/up) */
+} dec_job;
+
+#define MOE_BLOCK 32
+
+/* Decode, gate and up: items are (chosen expert, block of rows). */
+static void dec_gate_up(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const dec_job *j = ctx;
+    int64_t I = j->s->m->inter;
+    for (int64_t it = b; it < e; it++) {
+        int64_t c = it / j->blocks, r0 = (it % j->blocks) * MOE_BLOCK;
+        int64_t r1 = r0 + MOE_BLOCK < I ? r0 + MOE_BLOCK : I;
+        int32_t ex = j->sel[c];
+        cpu_state *s = j->s;
+        float *gy = s->dg + c * I, *uy = s->du + c * I;
+        cpu_matvec(&j->L->gate[ex], j->m, gy + r0, r0, r1, s->tile[tid]);
+        cpu_matvec(&j->L->up[ex], j->m, uy + r0, r0, r1, s->tile[tid]);
+        for (int64_t r = r0; r < r1; r++)
+            gy[r] = silu(gy[r]) * uy[r];
+    }
+}
+
+/* Decode, down: items are blocks of output rows; experts summed in
+ * routing order so the result does not depend on the threads. */
+static void dec_down(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const dec_job *j = ctx;
+    cpu_state *s = j->s;
+    int64_t I = s->m->inter, H = s->m->hidden;
+    float tmp[MOE_BLOCK];
+    for (int64_t it = b; it < e; it++) {
+        int64_t r0 = it * MOE_BLOCK, r1 = r0 + MOE_BLOCK < H ? r0 + MOE_BLOCK : H;
+        for (int64_t c = 0; c < s->m->top_k; c++) {
+            cpu_matvec(&j->L->down[j->sel[c]], s->dg + c * I, tmp, r0, r1, s->tile[tid]);
+            for (int64_t r = r0; r < r1; r++)
+                j->x[r] += j->w[c] * tmp[r - r0];
+        }
+    }
+}
+
+static void moe_decode(cpu_state *s, const hxq_layer *L, const float *m, float *x)
+{
+    int64_t I = s->m->inter, H = s->m->hidden;
+    dec_job j = {s, L, m, s->sel, s->selw, x, (I + MOE_BLOCK - 1) / MOE_BLOCK};
+    hxq_pool_run(s->pool, s->m->top_k * j.blocks, 1, dec_gate_up, &j);
+    hxq_pool_run(s->pool, (H + MOE_BLOCK - 1) / MOE_BLOCK, 1, dec_down, &j);
+}
+
+/* Batch: per expert, gather its tokens and run three tiled GEMMs. */
+static void moe_batch(cpu_state *s, const hxq_layer *L, const float *m, int64_t n, float *x)
+{
+    int64_t E = s->m->n_experts, K = s->m->top_k, H = s->m->hidden, I = s->m->inter;
+    for (int64_t e = 0; e < E; e++) {
+        int64_t ce = 0;
+        for (int64_t t = 0; t < n; t++)
+            for (int64_t c = 0; c < K; c++)
+                if (s->sel[t * K + c] == e) {
+                    s->etok[ce] = (int32_t)t;
+                    s->ew[ce] = s->selw[t * K + c];
+                    memcpy(s->ex + ce * H, m + t * H, (size_t)H * sizeof(float));
+                    ce++;
+                }
+        if (ce == 0)
+            continue;
+        cpu_linear(s, &L->gate[e], s->ex, ce, s->eg, I);
+        cpu_linear(s, &L->up[e], s->ex, ce, s->eu, I);
+        for (int64_t i = 0; i < ce * I; i++)
+            s->eg[i] = silu(s->eg[i]) * s->eu[i];
+        cpu_linear(s, &L->down[e], s->eg, ce, s->ed, H);
+        for (int64_t i = 0; i < ce; i++) {
+            float *xt = x + (int64_t)s->etok[i] * H;
+            const float *d = s->ed + i * H;
+            for (int64_t h = 0; h < H; h++)
+                xt[h] += s->ew[i] * d[h];
+        }
+    }
+}
+
+void cpu_moe(cpu_state *s, int64_t l, const float *m, int64_t n, float *x, float *router)
+{
+    const hxq_layer *L = &s->m->layers[l];
+    int64_t E = s->m->n_experts, K = s->m->top_k;
+    cpu_linear(s, &L->router, m, n, s->rl, E);
+    if (router)
+        memcpy(router, s->rl, (size_t)(n * E) * sizeof(float));
+    for (int64_t t = 0; t < n; t++)
+        route(s->rl + t * E, E, K, s->m->cfg.norm_topk_prob, s->sel + t * K, s->selw + t * K);
+    if (n == 1)
+        moe_decode(s, L, m, x);
+    else
+        moe_batch(s, L, m, n, x);
+}

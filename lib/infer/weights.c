@@ -1,0 +1,113 @@
+/* weights.c - reading rows of a weight in any storage kind, and the
+ * Linear op of the CPU backend (matrix-vector or tiled sgemm). */
+#include "cpu_int.h"
+
+#include <cblas.h>
+#include <string.h>
+
+/* Rows [r0, r1) of w as float into out[(r1 - r0) * cols]. */
+static void decode_rows(const hxq_linear *w, int64_t r0, int64_t r1, float *out)
+{
+    int64_t n = (r1 - r0) * w->cols;
+    switch (w->kind) {
+    case HXQ_WEIGHT_F32:
+        memcpy(out, (const float *)w->data + r0 * w->cols, (size_t)n * sizeof(float));
+        break;
+    case HXQ_WEIGHT_BF16: {
+        const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        for (int64_t i = 0; i < n; i++)
+            out[i] = hxq_bf16_to_f32(p[i]);
+        break;
+    }
+    case HXQ_WEIGHT_F16: {
+        const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        for (int64_t i = 0; i < n; i++)
+            out[i] = hxq_f16_to_f32(p[i]);
+        break;
+    }
+    case HXQ_WEIGHT_HXQ:
+        hxq_codec_decode_f32(&w->q, r0, r1, out);
+        break;
+    }
+}
+
+void hxq_linear_row_f32(const hxq_linear *w, int64_t r, float *out)
+{
+    decode_rows(w, r, r + 1, out);
+}
+
+typedef struct linear_job {
+    cpu_state *s;
+    const hxq_linear *w;
+    const float *x;
+    int64_t n;
+    float *y;
+    int64_t ldy;
+} linear_job;
+
+void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1,
+                float *row)
+{
+    switch (w->kind) {
+    case HXQ_WEIGHT_F32:
+        hxq_matvec_f32(w->data, w->cols, x, y, r0, r1);
+        break;
+    case HXQ_WEIGHT_BF16:
+        hxq_matvec_bf16(w->data, w->cols, x, y, r0, r1);
+        break;
+    case HXQ_WEIGHT_HXQ:
+        hxq_matvec_hxq(&w->q, x, y, r0, r1);
+        break;
+    case HXQ_WEIGHT_F16:
+        /* rare (the reference's exact tensors): a row at a time */
+        for (int64_t r = r0; r < r1; r++) {
+            decode_rows(w, r, r + 1, row);
+            hxq_matvec_f32(row, w->cols, x, y + (r - r0), 0, 1);
+        }
+        break;
+    }
+}
+
+/* n == 1: rows [b, e) with the matrix-vector kernels. */
+static void matvec_rows(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const linear_job *j = ctx;
+    cpu_matvec(j->w, j->x, j->y + b, b, e, j->s->tile[tid]);
+}
+
+/* n > 1: tiles [b, e) of INFER_TILE_ROWS rows: decode, then sgemm. */
+static void gemm_tiles(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const linear_job *j = ctx;
+    const hxq_linear *w = j->w;
+    for (int64_t t = b; t < e; t++) {
+        int64_t r0 = t * INFER_TILE_ROWS;
+        int64_t r1 = r0 + INFER_TILE_ROWS < w->rows ? r0 + INFER_TILE_ROWS : w->rows;
+        const float *tile;
+        if (w->kind == HXQ_WEIGHT_F32) {
+            tile = (const float *)w->data + r0 * w->cols;
+        } else {
+            decode_rows(w, r0, r1, j->s->tile[tid]);
+            tile = j->s->tile[tid];
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)j->n, (int)(r1 - r0),
+                    (int)w->cols, 1.0f, j->x, (int)w->cols, tile, (int)w->cols, 0.0f,
+                    j->y + r0, (int)j->ldy);
+    }
+}
+
+void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
+                int64_t ldy)
+{
+    linear_job j = {s, w, x, n, y, ldy};
+    if (n == 1) {
+        int64_t nt = hxq_pool_threads(s->pool);
+        int64_t chunk = w->rows / (4 * nt);
+        if (chunk < 16)
+            chunk = 16;
+        hxq_pool_run(s->pool, w->rows, chunk, matvec_rows, &j);
+        return;
+    }
+    int64_t tiles = (w->rows + INFER_TILE_ROWS - 1) / INFER_TILE_ROWS;
+    hxq_pool_run(s->pool, tiles, 1, gemm_tiles, &j);
+}

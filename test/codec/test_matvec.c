@@ -1,0 +1,209 @@
+/* test_matvec.c - matrix-vector products from the stored form: the scalar
+ * _ref functions against a double-precision product of the decoded
+ * weights, and the dispatched (AVX2 when present) kernels against _ref,
+ * over shapes that exercise every tail and sidecar placement. */
+#include "hxq_codec.h"
+#include "hxq_test.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t next_u64(rng *r)
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return r->s;
+}
+
+static float next_f(rng *r)
+{
+    return (float)((double)(next_u64(r) >> 11) * 0x1.0p-53 * 2.0 - 1.0);
+}
+
+/* A random HXQ matrix with n_side sidecar entries (first and last
+ * element included when n_side >= 2). Arrays are malloc'd. */
+static hxq_qmatrix make_q(rng *r, int64_t rows, int64_t cols, int64_t n_side)
+{
+    hxq_qmatrix m = {rows, cols, NULL, NULL, 0, NULL, NULL};
+    float *cb = malloc(HXQ_CODEBOOK_SIZE * sizeof(float));
+    uint8_t *idx = malloc((size_t)(rows * cols) + 1);
+    int64_t *pos = malloc((size_t)(n_side + 1) * sizeof(int64_t));
+    float *val = malloc((size_t)(n_side + 1) * sizeof(float));
+    for (int i = 0; i < HXQ_CODEBOOK_SIZE; i++)
+        cb[i] = 0.05f * next_f(r);
+    for (int64_t i = 0; i < rows * cols; i++)
+        idx[i] = (uint8_t)next_u64(r);
+    /* evenly spread, ascending and unique */
+    int64_t total = rows * cols;
+    if (n_side > total)
+        n_side = total;
+    for (int64_t s = 0; s < n_side; s++) {
+        pos[s] = n_side == 1 ? total / 2 : s * (total - 1) / (n_side - 1);
+        val[s] = 3.0f * next_f(r);
+    }
+    m.codebook = cb;
+    m.indices = idx;
+    m.n_sidecar = n_side;
+    m.sidecar_pos = pos;
+    m.sidecar_val = val;
+    return m;
+}
+
+static void free_q(hxq_qmatrix *m)
+{
+    free((void *)m->codebook);
+    free((void *)m->indices);
+    free((void *)m->sidecar_pos);
+    free((void *)m->sidecar_val);
+}
+
+/* |a - b| within 1e-5 of the magnitude sum plus a tiny absolute floor. */
+static void close_to(double a, double b, double mag, const char *what, int64_t r)
+{
+    ck_assert_msg(fabs(a - b) <= 1e-5 * mag + 1e-6, "%s row %lld: %.9g vs %.9g", what,
+                  (long long)r, a, b);
+}
+
+static const int64_t shapes[][3] = {
+    /* rows, cols, sidecar */
+    {1, 1, 0}, {3, 7, 2}, {5, 8, 1}, {4, 31, 3}, {9, 32, 9}, {7, 33, 5},
+    {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0},
+};
+
+START_TEST(hxq_ref_matches_decoded)
+{
+    rng r = {0x1234567u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    hxq_qmatrix m = make_q(&r, sh[0], sh[1], sh[2]);
+    float *x = malloc((size_t)sh[1] * sizeof(float));
+    float *w = malloc((size_t)(sh[0] * sh[1]) * sizeof(float));
+    float *y = malloc((size_t)sh[0] * sizeof(float));
+    for (int64_t c = 0; c < sh[1]; c++)
+        x[c] = next_f(&r);
+    hxq_codec_decode_f32(&m, 0, m.rows, w);
+    /* a sub-range starting past row 0 checks the y[r - r0] indexing */
+    int64_t r0 = m.rows > 2 ? 1 : 0;
+    hxq_matvec_hxq_ref(&m, x, y, r0, m.rows);
+    for (int64_t row = r0; row < m.rows; row++) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < m.cols; c++) {
+            want += (double)w[row * m.cols + c] * x[c];
+            mag += fabs((double)w[row * m.cols + c] * x[c]);
+        }
+        close_to(y[row - r0], want, mag, "hxq ref", row);
+    }
+    free(x);
+    free(w);
+    free(y);
+    free_q(&m);
+}
+END_TEST
+
+START_TEST(hxq_dispatch_matches_ref)
+{
+    rng r = {0xabcdefu + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    hxq_qmatrix m = make_q(&r, sh[0], sh[1], sh[2]);
+    float *x = malloc((size_t)sh[1] * sizeof(float));
+    float *y0 = malloc((size_t)sh[0] * sizeof(float));
+    float *y1 = malloc((size_t)sh[0] * sizeof(float));
+    for (int64_t c = 0; c < sh[1]; c++)
+        x[c] = next_f(&r);
+    for (int64_t r0 = 0; r0 < m.rows; r0 += (m.rows + 2) / 3) {
+        hxq_matvec_hxq_ref(&m, x, y0, r0, m.rows);
+        hxq_matvec_hxq(&m, x, y1, r0, m.rows);
+        for (int64_t row = r0; row < m.rows; row++) {
+            double mag = 0;
+            for (int64_t c = 0; c < m.cols; c++) {
+                int64_t p = row * m.cols + c;
+                mag += fabs((double)m.codebook[m.indices[p]] * x[c]);
+            }
+            for (int64_t s = 0; s < m.n_sidecar; s++)
+                if (m.sidecar_pos[s] / m.cols == row)
+                    mag += 2 * fabs((double)m.sidecar_val[s]);
+            close_to(y1[row - r0], y0[row - r0], mag, "hxq simd", row);
+        }
+    }
+    free(x);
+    free(y0);
+    free(y1);
+    free_q(&m);
+}
+END_TEST
+
+START_TEST(bf16_and_f32_match_double)
+{
+    rng r = {0x55aa55u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    int64_t rows = sh[0], cols = sh[1];
+    uint16_t *wb = malloc((size_t)(rows * cols) * sizeof(uint16_t));
+    float *wf = malloc((size_t)(rows * cols) * sizeof(float));
+    float *x = malloc((size_t)cols * sizeof(float));
+    float *y0 = malloc((size_t)rows * sizeof(float));
+    float *y1 = malloc((size_t)rows * sizeof(float));
+    float *y2 = malloc((size_t)rows * sizeof(float));
+    for (int64_t i = 0; i < rows * cols; i++) {
+        wb[i] = hxq_f32_to_bf16(next_f(&r));
+        wf[i] = hxq_bf16_to_f32(wb[i]);
+    }
+    for (int64_t c = 0; c < cols; c++)
+        x[c] = next_f(&r);
+    hxq_matvec_bf16_ref(wb, cols, x, y0, 0, rows);
+    hxq_matvec_bf16(wb, cols, x, y1, 0, rows);
+    hxq_matvec_f32(wf, cols, x, y2, 0, rows);
+    for (int64_t row = 0; row < rows; row++) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            want += (double)wf[row * cols + c] * x[c];
+            mag += fabs((double)wf[row * cols + c] * x[c]);
+        }
+        close_to(y0[row], want, mag, "bf16 ref", row);
+        close_to(y1[row], want, mag, "bf16", row);
+        close_to(y2[row], want, mag, "f32", row);
+    }
+    free(wb);
+    free(wf);
+    free(x);
+    free(y0);
+    free(y1);
+    free(y2);
+}
+END_TEST
+
+/* An empty row range writes nothing. */
+START_TEST(empty_range_writes_nothing)
+{
+    rng r = {99};
+    hxq_qmatrix m = make_q(&r, 4, 40, 3);
+    float x[40] = {0}, y[4] = {7, 7, 7, 7};
+    uint16_t wb[4 * 40] = {0};
+    hxq_matvec_hxq(&m, x, y, 2, 2);
+    hxq_matvec_hxq_ref(&m, x, y, 4, 4);
+    hxq_matvec_bf16(wb, 40, x, y, 1, 1);
+    hxq_matvec_f32(x, 40, x, y, 0, 0);
+    for (int i = 0; i < 4; i++)
+        ck_assert(y[i] == 7.0f);
+    free_q(&m);
+}
+END_TEST
+
+Suite *matvec_suite(void)
+{
+    Suite *s = suite_create("matvec");
+    TCase *tc = tcase_create("matvec");
+    int n = (int)(sizeof(shapes) / sizeof(shapes[0]));
+    tcase_add_loop_test(tc, hxq_ref_matches_decoded, 0, n);
+    tcase_add_loop_test(tc, hxq_dispatch_matches_ref, 0, n);
+    tcase_add_loop_test(tc, bf16_and_f32_match_double, 0, n);
+    tcase_add_test(tc, empty_range_writes_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+HXQ_TEST_MAIN(matvec_suite)
