@@ -137,7 +137,7 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
     }
     /* the receipt records the source's hash, the reference's fields, a PASS */
     snprintf(path, sizeof(path), "%s/conversion_receipt.json", dst);
-    char *text = (char *)hxq_test_read_file(path, NULL);
+    char *text = vt_read_text(path, NULL);
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(cJSON_GetObjectItem(root, "verdict")->valuestring, "PASS");

@@ -408,7 +408,7 @@ START_TEST(cli_exit_codes)
                                  tmp), 1);
     char path[4096];
     snprintf(path, sizeof(path), "%s/out.json", tmp);
-    char *text = (char *)hxq_test_read_file(path, NULL);
+    char *text = vt_read_text(path, NULL);
     ck_assert_ptr_nonnull(text);
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
@@ -553,7 +553,7 @@ static char *altered_source(char *src, size_t cap)
     ck_assert_int_eq(hxq_stw_write(w, v, 4, &err), 0);
     ck_assert_int_eq(hxq_stw_finish(w, &err), 0);
     snprintf(path, sizeof(path), "%s/model.safetensors.index.json", src);
-    char *text = (char *)hxq_test_read_file(path, &len);
+    char *text = vt_read_text(path, &len);
     ck_assert_ptr_nonnull(text);
     const char *key = "\"weight_map\": {";
     char *at = strstr(text, key);

@@ -19,6 +19,23 @@ static inline int vt_verify(const char *dir, const hxq_verify_opts *o, hxq_verif
     return hxq_verify_folder(dir, o, r, &err);
 }
 
+/* A whole file as a NUL-terminated string (hxq_test_read_file() does not
+ * terminate); *len (optional) receives its size. */
+static inline char *vt_read_text(const char *path, size_t *len)
+{
+    size_t n;
+    uint8_t *raw = hxq_test_read_file(path, &n);
+    ck_assert_msg(raw != NULL, "cannot read %s", path);
+    char *s = malloc(n + 1);
+    ck_assert_ptr_nonnull(s);
+    memcpy(s, raw, n);
+    s[n] = '\0';
+    free(raw);
+    if (len)
+        *len = n;
+    return s;
+}
+
 /* Compresses the dense fixture into dir the quick way: experts kept
  * exact (20 modules compressed, about a second), 3 MB shards so the index
  * and several shards are exercised. */
