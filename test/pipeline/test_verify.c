@@ -595,6 +595,50 @@ START_TEST(altered_source_is_caught)
 }
 END_TEST
 
+START_TEST(fused_experts_source)
+{
+    /* transformers-5 fused experts: each compressed expert matrix is a
+     * slice of a 3-D source tensor, found through the receipt */
+    char *tmp = hxq_test_tmpdir("vfused");
+    char src[2048], dst[2048];
+    snprintf(src, sizeof(src), "%s/src", tmp);
+    snprintf(dst, sizeof(dst), "%s/dst", tmp);
+    hxq_synth_opts so;
+    hxq_synth_opts_init(&so);
+    so.layers = 1;
+    so.hidden = 64;
+    so.intermediate = 32;
+    so.experts = 4;
+    so.top_k = 2;
+    so.heads = 4;
+    so.vocab = 128;
+    so.fused = 1;
+    so.config_from = HXQ_FIXTURE_DENSE;
+    so.threads = 1;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_synth(src, &so, &err) == HXQ_OK, "%s", err.msg);
+    hxq_compress_opts o;
+    hxq_compress_opts_init(&o);
+    o.threads = 2;
+    int rc = hxq_compress(src, dst, &o, NULL, &err);
+    ck_assert_msg(rc == HXQ_OK || rc == HXQ_ERR_VERIFY, "%s", err.msg);
+    hxq_verify_opts vo = {src, 1, 2};
+    hxq_verify_report r;
+    rc = vt_verify(dst, &vo, &r);
+    ck_assert_msg(rc == (r.total_failures ? HXQ_ERR_VERIFY : HXQ_OK), "status");
+    /* a FAIL verdict (synthetic weights under the SNR floor) is the only
+     * failure allowed: everything else must hold */
+    for (int64_t i = 0; i < r.n_failures; i++)
+        ck_assert_msg(!strcmp(r.failures[i].check, "receipt_verdict"), "%s %s: %s",
+                      r.failures[i].check, r.failures[i].tensor, r.failures[i].detail);
+    ck_assert_int_ge(r.errors_compared, 4 * 3);
+    ck_assert_int_gt(r.files_recomputed, 3);
+    hxq_verify_report_free(&r);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -609,6 +653,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, report_json_and_errors);
     tcase_add_test(tc, seal_roundtrip);
     tcase_add_test(tc, cli_exit_codes);
+    tcase_add_test(tc, fused_experts_source);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("compressed");
     tcase_set_timeout(tcc, 600);
