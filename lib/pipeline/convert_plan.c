@@ -98,12 +98,25 @@ static int f16_fits_bf16(const hxq_tensor *t)
 {
     for (int64_t i = 0; i < t->nelem; i++) {
         float v = hxq_tensor_f32_at(t, i);
-        if (v != v)
-            continue;
-        if (hxq_bf16_to_f32(hxq_f32_to_bf16(v)) != v)
+        if (v == v && hxq_bf16_to_f32(hxq_f32_to_bf16(v)) != v)
             return 0;
     }
     return 1;
+}
+
+/* 1 when t holds a non-zero F16 subnormal: such a value may already have
+ * lost bits in the reference's BF16 -> F16 cast, so BF16 would claim a
+ * precision (and a match with the source) it does not have. */
+static int f16_has_subnormal(const hxq_tensor *t)
+{
+    const unsigned char *p = t->data;
+    for (int64_t i = 0; i < t->nelem; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        if ((u & 0x7c00u) == 0 && (u & 0x03ffu) != 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int is_float(hxq_dtype dt)
@@ -127,7 +140,8 @@ static int add_exact(cv_plan *p, const hxq_tensor *t, hxq_error *err)
             }
         }
         dt = HXQ_DT_BF16;
-    } else if (p->to == HXQ_CONVERT_HXQ && dt == HXQ_DT_F16 && f16_fits_bf16(t)) {
+    } else if (p->to == HXQ_CONVERT_HXQ && dt == HXQ_DT_F16 && f16_fits_bf16(t) &&
+               !f16_has_subnormal(t)) {
         op = CV_RETYPE;
         dt = HXQ_DT_BF16;
     }

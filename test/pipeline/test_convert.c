@@ -102,7 +102,16 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
                   err.msg);
     ck_assert_int_eq(s.nshards, 1);
     ck_assert_int_eq(s.modules, 212);
+    ck_assert_int_gt(s.exact_narrowed, 0);   /* F16 back to BF16 where exact... */
+    ck_assert_int_lt(s.exact_narrowed, 19);  /* ...not where F16 subnormals are */
     expect_verify_ok(dst);
+    /* still equal to the dense source wherever the reference kept it so */
+    hxq_verify_opts vo = {HXQ_FIXTURE_DENSE, 0, 0};
+    hxq_verify_report vr;
+    hxq_verify_report_init(&vr);
+    ck_assert_int_eq(hxq_verify_folder(dst, &vo, &vr, &err), HXQ_OK);
+    ck_assert_int_eq(vr.source_tensors, 231);
+    hxq_verify_report_free(&vr);
     hxq_ckpt *out, *hx;
     ck_assert_int_eq(hxq_ckpt_open(dst, &out, &err), HXQ_OK);
     ck_assert_int_eq(hxq_ckpt_open(HXQ_FIXTURE_HELIX, &hx, &err), HXQ_OK);
