@@ -45,6 +45,7 @@ static const hxq_tensor *find_part(const hxq_ckpt *ck, const char *mod, const ch
     return hxq_ckpt_find(ck, name);
 }
 
+/* Reports a failure of module `mod` (in scope) found in tensor t (or NULL). */
 #define FAIL(t, check, ...) \
     VERIFY_TRY(hxq_verify_fail(rep, (t) ? verify_base((t)->path) : "", mod, check, __VA_ARGS__))
 
@@ -186,11 +187,10 @@ int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
                      hxq_verify_report *rep)
 {
     (void)dir;
-    const char *mod = "";
-    const hxq_tensor *none = NULL;
     if (!strcmp(q->quant_method, "hxq") && q->codebook_size != 256)
-        FAIL(none, "qconfig", "config.json: codebook_size is %d, quant_method hxq needs 256",
-             q->codebook_size);
+        VERIFY_TRY(hxq_verify_fail(rep, "config.json", "", "qconfig",
+                                   "codebook_size is %d, quant_method hxq needs 256",
+                                   q->codebook_size));
     char **sorted = hxq_alloc_array(q->n_modules, sizeof(char *));
     if (!sorted)
         return HXQ_ERR_NOMEM;
