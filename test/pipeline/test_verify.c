@@ -516,6 +516,12 @@ START_TEST(compressed_damage)
     ck_assert(has_failure(&r, "seal", "compression_receipt.json"));
     hxq_verify_report_free(&r);
     ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
+    /* the receipt removed: the reference-schema receipt alone does not do */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "receipt", "compression_receipt.json"));
+    hxq_verify_report_free(&r);
+    ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
     /* an edited config */
     snprintf(path, sizeof(path), "%s/config.json", dir);
     edit_file(path, "\"num_experts_per_tok\":\t4", "\"num_experts_per_tok\":\t8");
