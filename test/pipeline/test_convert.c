@@ -257,6 +257,12 @@ START_TEST(legacy_folder_normalised)
     snprintf(dense, sizeof(dense), "%s/dense", tmp);
     ck_assert_int_eq(hxq_test_sh("mkdir %s", src), 0);
     legacy_folder(src, 16);
+    /* structurally sound as it is (F16 codebook of 16): only the receipt lacks */
+    hxq_verify_report vr;
+    ck_assert_int_eq(vt_verify(src, NULL, &vr), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vr.total_failures, 1);
+    ck_assert_str_eq(vr.failures[0].check, "receipt");
+    hxq_verify_report_free(&vr);
     hxq_error err = {0};
     hxq_convert_summary s;
     ck_assert_msg(convert(src, dst, HXQ_CONVERT_HXQ, 0, &s, &err) == 0, "%s", err.msg);
