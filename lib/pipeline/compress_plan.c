@@ -269,6 +269,11 @@ static void scan_task(void *ctx, int64_t begin, int64_t end, int tid)
     for (int64_t t = begin; t < end; t++) {
         hxq_error e = {0};
         int rc;
+        if (p->opts.cancel && *p->opts.cancel) {
+            hxq_err(&e, HXQ_ERR_IO, "interrupted");
+            scan_fail(c, t, &e);
+            return;
+        }
         if (t < c->nfiles) {
             const hxq_st_file *f = hxq_ckpt_file(p->ck, (int)t);
             hxq_rc_file *rf = &p->src_files[t];
