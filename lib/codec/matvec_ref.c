@@ -77,7 +77,9 @@ static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *
 
 void hxq_matvec_hxq(const hxq_qmatrix *m, const float *x, float *y, int64_t r0, int64_t r1)
 {
-    if (hxq_cpu_has_avx2())
+    if (m->cols % 64 == 0 && codec_cpu_has_vbmi())
+        codec_matvec_hxq_vbmi(m, x, y, r0, r1);
+    else if (hxq_cpu_has_avx2())
         codec_matvec_hxq_avx2(m, x, y, r0, r1);
     else
         hxq_matvec_hxq_ref(m, x, y, r0, r1);

@@ -3,6 +3,7 @@
  * softmax attention per head. */
 #include "cpu_int.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ typedef struct attn_job {
     cpu_state *s;
     const float *q;
     const float *kc, *vc;      /* this layer's cache */
-    int64_t pos;
+    int64_t pos, n;
     float *out;
 } attn_job;
 
@@ -63,6 +64,39 @@ static void attn_heads(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* Batches: items are heads; per head S = Q K^T over the whole cache
+ * prefix, causal mask and softmax per row, then O = P V, with sgemm. */
+static void attn_heads_gemm(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const attn_job *j = ctx;
+    const hxq_model *m = j->s->m;
+    int64_t H = m->hidden, hd = m->head_dim, n = j->n, len = j->pos + n;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *S = j->s->scores[tid];
+    for (int64_t h = b; h < e; h++) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)len, (int)hd, scale,
+                    j->q + h * hd, (int)H, j->kc + h * hd, (int)H, 0.0f, S, (int)len);
+        for (int64_t t = 0; t < n; t++) {
+            float *row = S + t * len;
+            int64_t valid = j->pos + t + 1;
+            float mx = -INFINITY, sum = 0.0f;
+            for (int64_t p = 0; p < valid; p++)
+                mx = row[p] > mx ? row[p] : mx;
+            for (int64_t p = 0; p < valid; p++) {
+                row[p] = expf(row[p] - mx);
+                sum += row[p];
+            }
+            float inv = 1.0f / sum;
+            for (int64_t p = 0; p < valid; p++)
+                row[p] *= inv;
+            for (int64_t p = valid; p < len; p++)
+                row[p] = 0.0f;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)hd, (int)len, 1.0f,
+                    S, (int)len, j->vc + h * hd, (int)H, 0.0f, j->out + h * hd, (int)H);
+    }
+}
+
 void cpu_attention(cpu_state *s, int64_t l, const float *a, int64_t n, int64_t pos,
                    float *out)
 {
@@ -86,6 +120,9 @@ void cpu_attention(cpu_state *s, int64_t l, const float *a, int64_t n, int64_t p
     }
     memcpy(kc + pos * H, s->k, (size_t)(n * H) * sizeof(float));
     memcpy(vc + pos * H, s->v, (size_t)(n * H) * sizeof(float));
-    attn_job j = {s, s->q, kc, vc, pos, out};
-    hxq_pool_run(s->pool, n * m->n_heads, 1, attn_heads, &j);
+    attn_job j = {s, s->q, kc, vc, pos, n, out};
+    if (n == 1)
+        hxq_pool_run(s->pool, m->n_heads, 1, attn_heads, &j);
+    else
+        hxq_pool_run(s->pool, m->n_heads, 1, attn_heads_gemm, &j);
 }

@@ -22,7 +22,7 @@ struct cpu_state {
     float *ex, *eg, *eu, *ed;  /* expert input [B, H], gate/up [B, I], out [B, H] */
     float *dg, *du;            /* decode: gate/up of the chosen [top_k, I]  */
     float **tile;              /* per thread [INFER_TILE_ROWS * max cols]   */
-    float **scores;            /* per thread [max_ctx]                      */
+    float **scores;            /* per thread [max_batch, max_ctx]           */
 };
 typedef struct cpu_state cpu_state;
 

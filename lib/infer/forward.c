@@ -119,7 +119,7 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
               !s->etok || !s->tile || !s->scores;
         for (int i = 0; !bad && i < s->nthreads; i++) {
             s->tile[i] = fbuf(INFER_TILE_ROWS, maxcols);
-            s->scores[i] = fbuf(s->max_ctx, 1);
+            s->scores[i] = fbuf(s->max_batch, s->max_ctx);
             bad = !s->tile[i] || !s->scores[i];
         }
     }

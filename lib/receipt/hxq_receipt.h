@@ -43,4 +43,151 @@ int hxq_sha256_file(const char *path, char hex[HXQ_SHA256_HEX], uint64_t *size,
  *  digits + NUL. */
 void hxq_xxh64_hex(const void *data, size_t len, char hex[17]);
 
+/* ---- receipt documents ------------------------------------------------
+ * The schemas are in docs/RECEIPTS.md. Builders return a malloc'd
+ * NUL-terminated JSON text (cJSON, formatted) that the caller frees;
+ * identical structs give identical bytes. */
+
+/* A file with its size and SHA-256. */
+typedef struct hxq_rc_file {
+    char *name;                    /* owned; relative to its folder       */
+    uint64_t size;
+    char sha256[HXQ_SHA256_HEX];
+} hxq_rc_file;
+
+/* One stored safetensors key of a tensor group. */
+typedef struct hxq_rc_key {
+    char *key;                     /* owned                               */
+    char *file;                    /* owned; output file holding it       */
+    hxq_dtype dtype;
+    int ndim;
+    int64_t shape[HXQ_MAX_DIMS];
+    char xxh64[17];                /* XXH64 of the stored bytes           */
+} hxq_rc_key;
+
+#define HXQ_RC_MAX_KEYS 4
+
+/* One output tensor group: a compressed module or an exact tensor. */
+typedef struct hxq_rc_tensor {
+    char *name;                    /* owned; module path or tensor name   */
+    int compressed;                /* 1 compressed, 0 exact               */
+    char *source;                  /* owned; source tensor name           */
+    int64_t expert;                /* fused source: expert index, else -1 */
+    int64_t row_begin, row_end;    /* fused source: rows in the slice     */
+    int ndim;
+    int64_t shape[HXQ_MAX_DIMS];
+    hxq_dtype source_dtype;
+    int64_t sidecar_count;         /* compressed only                     */
+    double mse, snr_db, cosine, max_abs_err;  /* compressed only; snr may be +inf */
+    int nkeys;
+    hxq_rc_key keys[HXQ_RC_MAX_KEYS];
+} hxq_rc_tensor;
+
+/* A named verdict check. */
+typedef struct hxq_rc_check {
+    char name[48];
+    int pass;
+    char *detail;                  /* owned, may be NULL                  */
+} hxq_rc_check;
+
+#define HXQ_RC_MAX_CHECKS 8
+
+/* The whole compression receipt (compression_receipt.json). */
+typedef struct hxq_compression_receipt {
+    int format_version;            /* 1                                   */
+    char tool_version[32];
+    /* options */
+    int codebook_size;
+    int64_t min_elements;
+    char **exact_patterns;         /* owned [n_patterns]                  */
+    int n_patterns;
+    char sidecar_mode[16];         /* reference | count | fraction | none */
+    int64_t sidecar_count;
+    double sidecar_fraction;
+    uint64_t max_shard_size;
+    double snr_floor_db;
+    /* files */
+    char *source_dir;              /* owned, may be NULL                  */
+    hxq_rc_file *source_files;     /* owned [n_source_files]              */
+    int n_source_files;
+    hxq_rc_file *output_files;     /* owned [n_output_files]              */
+    int n_output_files;
+    /* tensors */
+    hxq_rc_tensor *tensors;        /* owned [n_tensors]                   */
+    int64_t n_tensors;
+    /* totals */
+    int64_t source_tensors, n_compressed, n_exact, total_keys;
+    uint64_t bytes_in, bytes_out;
+    double ratio;
+    /* verdict */
+    int pass;
+    hxq_rc_check checks[HXQ_RC_MAX_CHECKS];
+    int n_checks;
+    /* timings (not reproducible); has_timings 0 omits the section */
+    int has_timings;
+    int threads;
+    double plan_s, encode_write_s, total_s;
+} hxq_compression_receipt;
+
+/*! hxq_receipt_compression_json() :
+ *  Serialises r as compression_receipt.json text into *out (malloc'd).
+ *  @return HXQ_OK, HXQ_ERR_NOMEM. */
+int hxq_receipt_compression_json(const hxq_compression_receipt *r, char **out,
+                                 hxq_error *err);
+
+/*! hxq_receipt_compression_parse() :
+ *  Parses compression_receipt.json text (label names it in messages) into
+ *  *out, which the caller frees with hxq_receipt_compression_free().
+ *  Unknown keys are ignored; missing required keys, wrong types, a bad
+ *  dtype name or hash are HXQ_ERR_FORMAT naming the key. *out is zeroed on
+ *  failure. @return HXQ_OK, HXQ_ERR_FORMAT, HXQ_ERR_UNSUPPORTED (another
+ *  format_version), HXQ_ERR_NOMEM. */
+int hxq_receipt_compression_parse(const char *json, const char *label,
+                                  hxq_compression_receipt *out, hxq_error *err);
+
+/*! hxq_receipt_compression_load() : reads and parses
+ *  <dir>/compression_receipt.json. @return as parse, or HXQ_ERR_IO. */
+int hxq_receipt_compression_load(const char *dir, hxq_compression_receipt *out,
+                                 hxq_error *err);
+
+/*! hxq_receipt_compression_free() : frees every owned member and zeroes
+ *  the struct. NULL is a no-op. */
+void hxq_receipt_compression_free(hxq_compression_receipt *r);
+
+/*! hxq_receipt_add_check() : appends check `name` with a formatted detail
+ *  (copied) to r->checks. @return HXQ_OK, HXQ_ERR_RANGE (table full),
+ *  HXQ_ERR_NOMEM. */
+int hxq_receipt_add_check(hxq_compression_receipt *r, const char *name, int pass,
+                          const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Gate 1 of the reference (conversion_receipt.json). */
+typedef struct hxq_gate1_receipt {
+    int readable, compressed_complete, indices_in_range, exact_no_nan, key_count_match;
+    char **details;                /* owned [n_details], may be NULL      */
+    int n_details;
+    int64_t total_keys, compressed_modules, exact_tensors;
+    char sha256[HXQ_SHA256_HEX];   /* model.safetensors, or the index     */
+    hxq_rc_file *shards;           /* not owned; sharded outputs only     */
+    int n_shards;
+} hxq_gate1_receipt;
+
+/*! hxq_receipt_gate1_json() : conversion_receipt.json text; the verdict
+ *  is PASS when every check holds. @return HXQ_OK, HXQ_ERR_NOMEM. */
+int hxq_receipt_gate1_json(const hxq_gate1_receipt *g, char **out, hxq_error *err);
+
+/* Gate 2 of the reference (completeness_gate_receipt.json). */
+typedef struct hxq_gate2_receipt {
+    int64_t dense_tensors, output_tensors, compressed_weights, accounted;
+    const char *const *missing;    /* not owned [n_missing]               */
+    int64_t n_missing;
+    const char *const *exact;      /* not owned: source tensors kept exact */
+    int64_t n_exact;
+} hxq_gate2_receipt;
+
+/*! hxq_receipt_gate2_json() : completeness_gate_receipt.json text; exact
+ *  tensors are sorted into the reference's skip categories (embedding,
+ *  layernorm, output_head; see docs/RECEIPTS.md); the verdict is PASS when
+ *  nothing is missing. @return HXQ_OK, HXQ_ERR_NOMEM. */
+int hxq_receipt_gate2_json(const hxq_gate2_receipt *g, char **out, hxq_error *err);
+
 #endif /* HXQ_RECEIPT_H */

@@ -4,6 +4,7 @@
  * over shapes that exercise every tail and sidecar placement. */
 #include "hxq_codec.h"
 #include "hxq_test.h"
+#include "matvec_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,7 +74,8 @@ static void close_to(double a, double b, double mag, const char *what, int64_t r
 static const int64_t shapes[][3] = {
     /* rows, cols, sidecar */
     {1, 1, 0}, {3, 7, 2}, {5, 8, 1}, {4, 31, 3}, {9, 32, 9}, {7, 33, 5},
-    {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0},
+    {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0}, {8, 128, 5},
+    {3, 1088, 7}, {5, 3072, 11},
 };
 
 START_TEST(hxq_ref_matches_decoded)
@@ -105,7 +107,10 @@ START_TEST(hxq_ref_matches_decoded)
 }
 END_TEST
 
-START_TEST(hxq_dispatch_matches_ref)
+typedef void (*hxq_kernel)(const hxq_qmatrix *, const float *, float *, int64_t, int64_t);
+
+/* Every variant this CPU runs (the dispatcher, AVX2, VBMI) against _ref. */
+START_TEST(hxq_variants_match_ref)
 {
     rng r = {0xabcdefu + (uint64_t)_i};
     const int64_t *sh = shapes[_i];
@@ -115,9 +120,15 @@ START_TEST(hxq_dispatch_matches_ref)
     float *y1 = malloc((size_t)sh[0] * sizeof(float));
     for (int64_t c = 0; c < sh[1]; c++)
         x[c] = next_f(&r);
-    for (int64_t r0 = 0; r0 < m.rows; r0 += (m.rows + 2) / 3) {
+    hxq_kernel k[3] = {hxq_matvec_hxq, NULL, NULL};
+    if (hxq_cpu_has_avx2())
+        k[1] = codec_matvec_hxq_avx2;
+    if (codec_cpu_has_vbmi() && m.cols % 64 == 0)
+        k[2] = codec_matvec_hxq_vbmi;
+    for (int v = 0; v < 3; v++)
+    for (int64_t r0 = 0; k[v] && r0 < m.rows; r0 += (m.rows + 2) / 3) {
         hxq_matvec_hxq_ref(&m, x, y0, r0, m.rows);
-        hxq_matvec_hxq(&m, x, y1, r0, m.rows);
+        k[v](&m, x, y1, r0, m.rows);
         for (int64_t row = r0; row < m.rows; row++) {
             double mag = 0;
             for (int64_t c = 0; c < m.cols; c++) {
@@ -127,7 +138,8 @@ START_TEST(hxq_dispatch_matches_ref)
             for (int64_t s = 0; s < m.n_sidecar; s++)
                 if (m.sidecar_pos[s] / m.cols == row)
                     mag += 2 * fabs((double)m.sidecar_val[s]);
-            close_to(y1[row - r0], y0[row - r0], mag, "hxq simd", row);
+            close_to(y1[row - r0], y0[row - r0], mag, v == 2 ? "vbmi" : v ? "avx2" : "dispatch",
+                     row);
         }
     }
     free(x);
@@ -199,7 +211,7 @@ Suite *matvec_suite(void)
     TCase *tc = tcase_create("matvec");
     int n = (int)(sizeof(shapes) / sizeof(shapes[0]));
     tcase_add_loop_test(tc, hxq_ref_matches_decoded, 0, n);
-    tcase_add_loop_test(tc, hxq_dispatch_matches_ref, 0, n);
+    tcase_add_loop_test(tc, hxq_variants_match_ref, 0, n);
     tcase_add_loop_test(tc, bf16_and_f32_match_double, 0, n);
     tcase_add_test(tc, empty_range_writes_nothing);
     suite_add_tcase(s, tc);

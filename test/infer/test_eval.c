@@ -184,6 +184,47 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* Reads a number after "key": in a small JSON text. */
+static double json_num(const char *text, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\": ", key);
+    const char *p = strstr(text, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", key, text);
+    return strtod(p + strlen(pat), NULL);
+}
+
+/* The golden validation nll through `hxq eval`: the text from byte
+ * 1,003,857 of tinyshakespeare.txt, 64 windows of 256 tokens. */
+START_TEST(cli_eval_matches_golden_nll)
+{
+    char *dir = hxq_test_tmpdir("eval");
+    ck_assert_int_eq(hxq_test_sh("tail -c +1003858 test/fixtures/tinyshakespeare.txt > %s/val.txt",
+                                 dir), 0);
+    ck_assert_int_eq(hxq_test_sh("%s eval %s --text %s/val.txt --windows 64 --threads 2 --json "
+                                 "> %s/out.json", hxq_test_bin(), HXQ_FIXTURE_DENSE, dir, dir), 0);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/out.json", dir);
+    size_t len;
+    char *out = (char *)hxq_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(out);
+    double nll = json_num(out, "nll");
+    ck_assert_msg(fabs(nll - 4.190974) < 1e-4, "nll %.6f, golden 4.190974", nll);
+    ck_assert_int_eq((int)json_num(out, "positions"), 16384);
+    free(out);
+    /* usage and input errors */
+    ck_assert_int_eq(hxq_test_sh("%s eval %s 2>/dev/null", hxq_test_bin(), HXQ_FIXTURE_DENSE), 2);
+    ck_assert_int_eq(hxq_test_sh("%s eval %s --text %s/val.txt --ctx 0 2>/dev/null",
+                                 hxq_test_bin(), HXQ_FIXTURE_DENSE, dir), 2);
+    ck_assert_int_eq(hxq_test_sh("%s eval %s --text %s/missing.txt 2>/dev/null", hxq_test_bin(),
+                                 HXQ_FIXTURE_DENSE, dir), 3);
+    ck_assert_int_eq(hxq_test_sh("%s eval %s --text %s/val.txt --windows 100000 2>/dev/null",
+                                 hxq_test_bin(), HXQ_FIXTURE_DENSE, dir), 2);
+    hxq_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 Suite *eval_suite(void)
 {
     Suite *s = suite_create("eval");
@@ -192,6 +233,7 @@ Suite *eval_suite(void)
     tcase_add_test(tc, nll_matches_golden_logits);
     tcase_add_test(tc, kl_matches_golden_logits);
     tcase_add_test(tc, bad_arguments);
+    tcase_add_test(tc, cli_eval_matches_golden_nll);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,488 @@
+/* tok_load.c - parsing tokenizer.json: normalizer, pre-tokenizer, decoder,
+ * the BPE model (vocab, merges) and the added tokens. Every field read from
+ * the file is checked; errors name the file, the field and the problem. */
+#include "tok_int.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+/* A printable, truncated copy of a token for messages. */
+const char *tok_quote(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 8 < cap; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7F || c == '\'' || c == '\\')
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+        else
+            buf[o++] = (char)c;
+        if (i + 1 < n && o + 8 >= cap) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+        }
+    }
+    buf[o] = 0;
+    return buf;
+}
+
+static const char *type_of(const cJSON *o)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
+    return cJSON_IsString(t) ? t->valuestring : NULL;
+}
+
+/* Optional boolean field; *out keeps its default when absent or null. */
+static int get_flag(const cJSON *o, const char *key, int *out, const char *name,
+                    const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsBool(v))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be true or false", name, where, key);
+    *out = cJSON_IsTrue(v);
+    return HXQ_OK;
+}
+
+/* An integer id in [0, TOK_MAX_ID). */
+static int get_id(const cJSON *v, int32_t *out)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= TOK_MAX_ID ||
+        v->valuedouble != (double)(int32_t)v->valuedouble)
+        return -1;
+    *out = (int32_t)v->valuedouble;
+    return 0;
+}
+
+/* ---- normalizer / pre-tokenizer / decoder ------------------------------ */
+
+static int parse_norm_one(const cJSON *n, tok_norm *out, const char *name, hxq_error *err)
+{
+    const char *t = type_of(n);
+    if (!t)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer has no \"type\"", name);
+    static const struct { const char *name; tok_norm norm; } forms[] = {
+        {"NFC", TOK_NORM_NFC}, {"NFKC", TOK_NORM_NFKC}, {"NFD", TOK_NORM_NFD},
+        {"NFKD", TOK_NORM_NFKD}};
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+        if (!strcmp(t, forms[i].name)) {
+            *out = forms[i].norm;
+            return HXQ_OK;
+        }
+    return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                   "%s: normalizer type '%s' is not supported (supported: NFC, NFKC, NFD, NFKD, "
+                   "a Sequence of one of them, or null)", name, t);
+}
+
+static int parse_normalizer(hxq_tokenizer *tok, const cJSON *n, hxq_error *err)
+{
+    tok->norm = TOK_NORM_NONE;
+    if (!n || cJSON_IsNull(n))
+        return HXQ_OK;
+    if (!cJSON_IsObject(n))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer must be an object or null", tok->name);
+    const char *t = type_of(n);
+    if (t && !strcmp(t, "Sequence")) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
+        if (!cJSON_IsArray(list))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer Sequence without a "
+                           "\"normalizers\" list", tok->name);
+        int count = cJSON_GetArraySize(list);
+        if (count > 1)
+            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: normalizer Sequence of %d normalizers "
+                           "is not supported (at most one)", tok->name, count);
+        return count ? parse_norm_one(cJSON_GetArrayItem(list, 0), &tok->norm, tok->name, err)
+                     : HXQ_OK;
+    }
+    return parse_norm_one(n, &tok->norm, tok->name, err);
+}
+
+static int parse_bytelevel(hxq_tokenizer *tok, const cJSON *p, const char *where, hxq_error *err)
+{
+    tok->add_prefix_space = 1; /* HF's defaults */
+    tok->use_regex = 1;
+    HXQ_TRY(get_flag(p, "add_prefix_space", &tok->add_prefix_space, tok->name, where, err));
+    return get_flag(p, "use_regex", &tok->use_regex, tok->name, where, err);
+}
+
+static int parse_pre_tokenizer(hxq_tokenizer *tok, const cJSON *p, hxq_error *err)
+{
+    if (!p || cJSON_IsNull(p))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer null is not supported "
+                       "(only ByteLevel)", tok->name);
+    const char *t = cJSON_IsObject(p) ? type_of(p) : NULL;
+    if (!t)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", tok->name);
+    if (!strcmp(t, "Sequence")) {
+        const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
+        const cJSON *one = cJSON_GetArrayItem(list, 0);
+        const char *t1 = one ? type_of(one) : NULL;
+        if (cJSON_IsArray(list) && cJSON_GetArraySize(list) == 1 && t1 && !strcmp(t1, "ByteLevel"))
+            return parse_bytelevel(tok, one, "pre_tokenizer.pretokenizers[0]", err);
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer Sequence (of '%s'...) is not "
+                       "supported (only ByteLevel)", tok->name, t1 ? t1 : "?");
+    }
+    if (strcmp(t, "ByteLevel"))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer type '%s' is not supported "
+                       "(only ByteLevel)", tok->name, t);
+    return parse_bytelevel(tok, p, "pre_tokenizer", err);
+}
+
+static int parse_decoder(hxq_tokenizer *tok, const cJSON *d, hxq_error *err)
+{
+    const char *t = cJSON_IsObject(d) ? type_of(d) : NULL;
+    if (!t || strcmp(t, "ByteLevel"))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: decoder type '%s' is not supported (only "
+                       "ByteLevel)", tok->name, t ? t : cJSON_IsNull(d) || !d ? "null" : "?");
+    return HXQ_OK;
+}
+
+/* ---- model ---------------------------------------------------------------- */
+
+/* Decoded bytes of a token string: byte-level characters map back to their
+ * bytes; a token with any other character stays as its UTF-8 (HF's
+ * ByteLevel decoder does the same, per token). */
+static int set_token(hxq_tokenizer *tok, int32_t id, const char *s, size_t n, uint8_t flags)
+{
+    tok_entry *e = &tok->tokens[id];
+    char *str = tok_arena_dup(&tok->arena, s, n);
+    char *bytes = tok_arena_alloc(&tok->arena, n ? n : 1);
+    if (!str || !bytes)
+        return -1;
+    size_t o = 0, i = 0;
+    int mapped = 1;
+    while (i < n) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
+                                              (utf8proc_ssize_t)(n - i), &cp);
+        int b = k > 0 ? tok_cp_to_byte((uint32_t)cp) : -1;
+        if (b < 0) {
+            mapped = 0;
+            break;
+        }
+        bytes[o++] = (char)b;
+        i += (size_t)k;
+    }
+    if (!mapped) {
+        memcpy(bytes, s, n);
+        o = n;
+    }
+    e->str = str;
+    e->str_len = (uint32_t)n;
+    e->bytes = bytes;
+    e->bytes_len = (uint32_t)o;
+    e->flags = (uint8_t)(flags | TOK_F_PRESENT);
+    return 0;
+}
+
+/* First pass over the ids: the vocabulary size. */
+static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, hxq_error *err)
+{
+    char q[96];
+    int32_t max = -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        int32_t id;
+        if (get_id(e, &id) < 0)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: token '%s' has id %.17g, "
+                           "not an integer in [0, %d)", tok->name,
+                           tok_quote(e->string, strlen(e->string), q, sizeof(q)),
+                           cJSON_IsNumber(e) ? e->valuedouble : -1.0, TOK_MAX_ID);
+        if (id > max)
+            max = id;
+    }
+    int i = 0;
+    cJSON_ArrayForEach(e, added) {
+        int32_t id;
+        if (!cJSON_IsObject(e) || get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"id\" is not an integer "
+                           "in [0, %d)", tok->name, i, TOK_MAX_ID);
+        if (id > max)
+            max = id;
+        i++;
+    }
+    if (max < 0)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is empty", tok->name);
+    tok->vocab_size = max + 1;
+    tok->tokens = hxq_calloc_array(tok->vocab_size, sizeof(*tok->tokens));
+    if (!tok->tokens)
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory for %d tokens", tok->name, max + 1);
+    return HXQ_OK;
+}
+
+static int parse_vocab(hxq_tokenizer *tok, const cJSON *vocab, hxq_error *err)
+{
+    char q[96];
+    if (tok_strmap_init(&tok->vocab, cJSON_GetArraySize(vocab)) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        int32_t id = 0;
+        get_id(e, &id); /* checked by scan_ids */
+        size_t n = strlen(e->string);
+        if (tok->tokens[id].flags & TOK_F_PRESENT)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: id %d is used by '%s' and '%s'",
+                           tok->name, id, tok->tokens[id].str, tok_quote(e->string, n, q, sizeof(q)));
+        if (n > UINT32_MAX / 2 || set_token(tok, id, e->string, n, 0) < 0 ||
+            tok_strmap_put(&tok->vocab, tok->tokens[id].str, (uint32_t)n, id) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    }
+    return HXQ_OK;
+}
+
+/* Splits merge i into its two halves: "a b" or ["a", "b"]. */
+static int merge_parts(const cJSON *m, const char **a, size_t *na, const char **b, size_t *nb)
+{
+    if (cJSON_IsString(m)) {
+        const char *s = m->valuestring, *sp = strchr(s, ' ');
+        if (!sp || strchr(sp + 1, ' '))
+            return -1;
+        *a = s;
+        *na = (size_t)(sp - s);
+        *b = sp + 1;
+        *nb = strlen(sp + 1);
+        return 0;
+    }
+    const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
+    if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) || !cJSON_IsString(y))
+        return -1;
+    *a = x->valuestring;
+    *na = strlen(*a);
+    *b = y->valuestring;
+    *nb = strlen(*b);
+    return 0;
+}
+
+static int parse_merges(hxq_tokenizer *tok, const cJSON *merges, hxq_error *err)
+{
+    char q[96];
+    int n = cJSON_GetArraySize(merges);
+    if (tok_pairmap_init(&tok->merges, n) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    char *cat = NULL;
+    size_t cat_cap = 0;
+    int rank = 0, rc = HXQ_OK;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, merges) {
+        const char *a, *b;
+        size_t na, nb;
+        if (merge_parts(m, &a, &na, &b, &nb) < 0) {
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d] is not \"a b\" or [\"a\", "
+                         "\"b\"]", tok->name, rank);
+            break;
+        }
+        if (tok_buf_reserve(&cat, &cat_cap, na + nb + 1) < 0) {
+            rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            break;
+        }
+        memcpy(cat, a, na);
+        memcpy(cat + na, b, nb);
+        int32_t ia = tok_strmap_get(&tok->vocab, a, na), ib = tok_strmap_get(&tok->vocab, b, nb);
+        int32_t ic = tok_strmap_get(&tok->vocab, cat, na + nb);
+        if (ia < 0 || ib < 0 || ic < 0) {
+            const char *bad = ia < 0 ? a : ib < 0 ? b : cat;
+            size_t nbad = ia < 0 ? na : ib < 0 ? nb : na + nb;
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d]: token '%s' is not in the "
+                         "vocabulary", tok->name, rank, tok_quote(bad, nbad, q, sizeof(q)));
+            break;
+        }
+        if (tok_pairmap_set(&tok->merges, ia, ib, rank, ic) < 0) {
+            rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            break;
+        }
+        rank++;
+    }
+    free(cat);
+    return rc;
+}
+
+static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *added, hxq_error *err)
+{
+    if (!cJSON_IsObject(model))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: no \"model\" object", tok->name);
+    const char *t = type_of(model);
+    if (t && strcmp(t, "BPE"))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: model type '%s' is not supported (only "
+                       "BPE)", tok->name, t);
+    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
+    const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+    if (!cJSON_IsObject(vocab))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is missing or not an object",
+                       tok->name);
+    if (!cJSON_IsArray(merges))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges is missing or not a list",
+                       tok->name);
+    const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+    if (dropout && !cJSON_IsNull(dropout) && !(cJSON_IsNumber(dropout) && dropout->valuedouble == 0))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: BPE dropout is not supported", tok->name);
+    static const char *const affixes[] = {"continuing_subword_prefix", "end_of_word_suffix"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(model, affixes[i]);
+        if (a && !cJSON_IsNull(a) && !(cJSON_IsString(a) && !a->valuestring[0]))
+            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: BPE %s is not supported", tok->name,
+                           affixes[i]);
+    }
+    int byte_fallback = 0;
+    HXQ_TRY(get_flag(model, "fuse_unk", &tok->fuse_unk, tok->name, "model", err));
+    HXQ_TRY(get_flag(model, "byte_fallback", &byte_fallback, tok->name, "model", err));
+    HXQ_TRY(get_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
+    if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens must be a list", tok->name);
+    HXQ_TRY(scan_ids(tok, vocab, cJSON_IsArray(added) ? added : NULL, err));
+    HXQ_TRY(parse_vocab(tok, vocab, err));
+    HXQ_TRY(parse_merges(tok, merges, err));
+
+    tok->unk_id = -1;
+    const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
+    if (cJSON_IsString(unk)) {
+        tok->unk_id = tok_strmap_get(&tok->vocab, unk->valuestring, strlen(unk->valuestring));
+        if (tok->unk_id < 0)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.unk_token is not in the vocabulary",
+                           tok->name);
+    } else if (unk && !cJSON_IsNull(unk)) {
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.unk_token must be a string or null",
+                       tok->name);
+    }
+    for (int b = 0; b < 256; b++) {
+        utf8proc_uint8_t u[4];
+        utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)tok_byte_to_cp((uint8_t)b), u);
+        tok->byte_id[b] = tok_strmap_get(&tok->vocab, (const char *)u, (size_t)k);
+        if (tok->byte_id[b] < 0 && byte_fallback) {
+            char hex[8];
+            snprintf(hex, sizeof(hex), "<0x%02X>", b);
+            tok->byte_id[b] = tok_strmap_get(&tok->vocab, hex, strlen(hex));
+        }
+    }
+    return HXQ_OK;
+}
+
+/* ---- added tokens ---------------------------------------------------------- */
+
+static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
+{
+    int n = cJSON_IsArray(added) ? cJSON_GetArraySize(added) : 0;
+    tok->added = hxq_calloc_array(n, sizeof(*tok->added));
+    if (!tok->added || tok_strmap_init(&tok->added_map, n) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    for (int i = 0; i < n; i++) {
+        const cJSON *e = cJSON_GetArrayItem(added, i);
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(e, "content");
+        if (!cJSON_IsString(c))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"content\" is missing "
+                           "or not a string", tok->name, i);
+        tok_added *a = &tok->added[i];
+        int normalized = 1, special = 0, lstrip = 0, rstrip = 0, single_word = 0;
+        char where[48];
+        snprintf(where, sizeof(where), "added_tokens[%d]", i);
+        HXQ_TRY(get_flag(e, "special", &special, tok->name, where, err));
+        normalized = !special; /* HF's default */
+        HXQ_TRY(get_flag(e, "normalized", &normalized, tok->name, where, err));
+        HXQ_TRY(get_flag(e, "lstrip", &lstrip, tok->name, where, err));
+        HXQ_TRY(get_flag(e, "rstrip", &rstrip, tok->name, where, err));
+        HXQ_TRY(get_flag(e, "single_word", &single_word, tok->name, where, err));
+        get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &a->id); /* checked by scan_ids */
+        size_t len = strlen(c->valuestring);
+        if (len > UINT32_MAX / 4)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s is too long", tok->name, where);
+        a->normalized = (uint8_t)normalized;
+        a->special = (uint8_t)special;
+        a->lstrip = (uint8_t)lstrip;
+        a->rstrip = (uint8_t)rstrip;
+        a->single_word = (uint8_t)single_word;
+        uint8_t flags = (uint8_t)(TOK_F_ADDED | (special ? TOK_F_SPECIAL : 0));
+        if (set_token(tok, a->id, c->valuestring, len, flags) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        a->content = tok->tokens[a->id].str;
+        a->len = (uint32_t)len;
+        if (tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        if (normalized && tok->norm != TOK_NORM_NONE) {
+            /* matched against normalized text, so normalize the pattern */
+            char *nc;
+            size_t nn;
+            HXQ_TRY(tok_normalize(tok->norm, a->content, a->len, &nc, &nn, err));
+            if (nc) {
+                a->content = tok_arena_dup(&tok->arena, nc, nn);
+                a->len = (uint32_t)nn;
+                free(nc);
+                if (!a->content)
+                    return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            }
+        }
+        tok->n_added++;
+    }
+    if (tok_matcher_build(&tok->raw_match, tok->added, tok->n_added, 0) < 0 ||
+        tok_matcher_build(&tok->norm_match, tok->added, tok->n_added, 1) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    return HXQ_OK;
+}
+
+static int load_root(hxq_tokenizer *tok, const cJSON *root, hxq_error *err)
+{
+    if (!cJSON_IsObject(root))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", tok->name);
+    /* the normalizer first: added tokens are normalized with it */
+    HXQ_TRY(parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err));
+    HXQ_TRY(parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
+                                err));
+    HXQ_TRY(parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, err));
+    HXQ_TRY(parse_added(tok, added, err));
+    if (tok->use_regex)
+        HXQ_TRY(tok_regex_compile(tok, err));
+    tok_find_default_eos(tok);
+    return HXQ_OK;
+}
+
+int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
+                            hxq_tokenizer **out, hxq_error *err)
+{
+    if (!json || !out)
+        return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_load_json: NULL argument");
+    hxq_tokenizer *tok = calloc(1, sizeof(*tok));
+    if (!tok || !(tok->name = hxq_strdup(name ? name : "tokenizer.json"))) {
+        free(tok);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
+    tok->bos = -1;
+    tok->unk_id = -1;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+    int rc;
+    if (!root) {
+        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: invalid JSON near byte %zu", tok->name, at);
+    } else {
+        rc = load_root(tok, root, err);
+    }
+    cJSON_Delete(root);
+    if (rc < 0) {
+        hxq_tokenizer_free(tok);
+        return rc;
+    }
+    *out = tok;
+    return HXQ_OK;
+}
+
+void hxq_tokenizer_free(hxq_tokenizer *tok)
+{
+    if (!tok)
+        return;
+    tok_strmap_free(&tok->vocab);
+    tok_strmap_free(&tok->added_map);
+    tok_pairmap_free(&tok->merges);
+    tok_matcher_free(&tok->raw_match);
+    tok_matcher_free(&tok->norm_match);
+    pcre2_code_free(tok->re);
+    free(tok->added);
+    free(tok->tokens);
+    free(tok->chat_bos);
+    free(tok->chat_eos);
+    tok_arena_free(&tok->arena);
+    free(tok->name);
+    free(tok);
+}

@@ -1,0 +1,236 @@
+/* tok_map.c - the tokenizer's containers: an arena for strings, a string ->
+ * id hash map (vocabulary), a pair -> (rank, id) hash map (merges) and a
+ * growing id vector. All open addressing with linear probing, power-of-two
+ * capacities, load factor at most 1/2. */
+#include "tok_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- arena ------------------------------------------------------------- */
+
+struct tok_arena_block {
+    tok_arena_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+#define ARENA_BLOCK (256 * 1024)
+
+char *tok_arena_alloc(tok_arena *a, size_t n)
+{
+    tok_arena_block *b = a->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+        if (cap > SIZE_MAX - sizeof(*b))
+            return NULL;
+        b = malloc(sizeof(*b) + cap);
+        if (!b)
+            return NULL;
+        b->next = a->head;
+        b->used = 0;
+        b->cap = cap;
+        a->head = b;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
+}
+
+char *tok_arena_dup(tok_arena *a, const char *s, size_t n)
+{
+    if (n == SIZE_MAX)
+        return NULL;
+    char *p = tok_arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
+    if (n)
+        memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+void tok_arena_free(tok_arena *a)
+{
+    while (a->head) {
+        tok_arena_block *n = a->head->next;
+        free(a->head);
+        a->head = n;
+    }
+}
+
+/* ---- hashing ------------------------------------------------------------ */
+
+uint64_t tok_hash_bytes(const void *p, size_t len)
+{
+    const uint8_t *s = p;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (len * 0xc2b2ae3d27d4eb4fULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ tok_pair_mix(w)) * 0x9fb21c651e98df25ULL;
+        s += 8;
+        len -= 8;
+    }
+    uint64_t w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ tok_pair_mix(w ^ len)) * 0x9fb21c651e98df25ULL;
+    return tok_pair_mix(h);
+}
+
+static uint32_t table_cap(int64_t expected)
+{
+    uint32_t cap = 16;
+    while ((int64_t)cap < 2 * expected && cap < (1u << 30))
+        cap <<= 1;
+    return cap;
+}
+
+/* ---- string map ---------------------------------------------------------- */
+
+int tok_strmap_init(tok_strmap *m, int64_t expected)
+{
+    memset(m, 0, sizeof(*m));
+    m->cap = table_cap(expected);
+    m->keys = calloc(m->cap, sizeof(*m->keys));
+    m->lens = malloc(m->cap * sizeof(*m->lens));
+    m->vals = malloc(m->cap * sizeof(*m->vals));
+    if (!m->keys || !m->lens || !m->vals) {
+        tok_strmap_free(m);
+        return -1;
+    }
+    return 0;
+}
+
+void tok_strmap_free(tok_strmap *m)
+{
+    free(m->keys);
+    free(m->lens);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+static int strmap_grow(tok_strmap *m)
+{
+    tok_strmap g;
+    if (m->cap >= (1u << 30) || tok_strmap_init(&g, m->cap) < 0)
+        return -1;
+    for (uint32_t i = 0; i < m->cap; i++)
+        if (m->keys[i])
+            tok_strmap_put(&g, m->keys[i], m->lens[i], m->vals[i]);
+    tok_strmap_free(m);
+    *m = g;
+    return 0;
+}
+
+int tok_strmap_put(tok_strmap *m, const char *key, uint32_t len, int32_t val)
+{
+    if (!m->keys)
+        return -1;
+    if ((uint64_t)(m->count + 1) * 2 > m->cap && strmap_grow(m) < 0)
+        return -1;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = (uint32_t)tok_hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
+        if (!m->keys[i]) {
+            m->keys[i] = key;
+            m->lens[i] = len;
+            m->vals[i] = val;
+            m->count++;
+            return 1;
+        }
+        if (m->lens[i] == len && !memcmp(m->keys[i], key, len))
+            return 0;
+    }
+}
+
+int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len)
+{
+    if (!m->keys || len > UINT32_MAX)
+        return -1;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = (uint32_t)tok_hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
+        if (!m->keys[i])
+            return -1;
+        if (m->lens[i] == len && !memcmp(m->keys[i], key, len))
+            return m->vals[i];
+    }
+}
+
+/* ---- pair map ------------------------------------------------------------ */
+
+int tok_pairmap_init(tok_pairmap *m, int64_t expected)
+{
+    memset(m, 0, sizeof(*m));
+    m->cap = table_cap(expected);
+    m->keys = malloc(m->cap * sizeof(*m->keys));
+    m->vals = malloc(m->cap * sizeof(*m->vals));
+    if (!m->keys || !m->vals) {
+        tok_pairmap_free(m);
+        return -1;
+    }
+    memset(m->keys, 0xff, m->cap * sizeof(*m->keys));
+    return 0;
+}
+
+void tok_pairmap_free(tok_pairmap *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof(*m));
+}
+
+static int pairmap_grow(tok_pairmap *m)
+{
+    tok_pairmap g;
+    if (m->cap >= (1u << 30) || tok_pairmap_init(&g, m->cap) < 0)
+        return -1;
+    for (uint32_t i = 0; i < m->cap; i++)
+        if (m->keys[i] != TOK_PAIR_EMPTY)
+            tok_pairmap_set(&g, (int32_t)(m->keys[i] >> 32), (int32_t)(uint32_t)m->keys[i],
+                            (int32_t)(m->vals[i] >> 32), (int32_t)(uint32_t)m->vals[i]);
+    tok_pairmap_free(m);
+    *m = g;
+    return 0;
+}
+
+int tok_pairmap_set(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id)
+{
+    if (!m->keys)
+        return -1;
+    if ((uint64_t)(m->count + 1) * 2 > m->cap && pairmap_grow(m) < 0)
+        return -1;
+    uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
+    uint64_t val = (uint64_t)(uint32_t)rank << 32 | (uint32_t)id;
+    uint32_t mask = m->cap - 1;
+    for (uint32_t i = (uint32_t)tok_pair_mix(key) & mask;; i = (i + 1) & mask) {
+        if (m->keys[i] == key) {
+            m->vals[i] = val;
+            return 0;
+        }
+        if (m->keys[i] == TOK_PAIR_EMPTY) {
+            m->keys[i] = key;
+            m->vals[i] = val;
+            m->count++;
+            return 0;
+        }
+    }
+}
+
+/* ---- id vector -------------------------------------------------------- */
+
+int tok_ids_push(tok_ids *ids, int32_t id)
+{
+    if (ids->n == ids->cap) {
+        int64_t cap = ids->cap ? ids->cap * 2 : 256;
+        int32_t *v = hxq_alloc_array(cap, sizeof(*v));
+        if (!v)
+            return -1;
+        if (ids->n)
+            memcpy(v, ids->v, (size_t)ids->n * sizeof(*v));
+        free(ids->v);
+        ids->v = v;
+        ids->cap = cap;
+    }
+    ids->v[ids->n++] = id;
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* pipeline_int.h - private declarations shared by the pipeline files. */
+#ifndef HXQ_PIPELINE_INT_H
+#define HXQ_PIPELINE_INT_H
+
+#include "hxq_pipeline.h"
+
+struct hxq_plan {
+    hxq_ckpt *ck;
+    char *src_dir;
+    char *config_text;             /* source config.json                  */
+    hxq_plan_item *items;
+    int64_t n;
+    hxq_plan_totals totals;
+    char **patterns;               /* effective exact patterns (owned)    */
+    int n_patterns;
+    hxq_rc_file *src_files;        /* hashed source files, by name        */
+    int n_src_files;
+    hxq_compress_opts opts;        /* copy; pattern pointers not kept     */
+};
+
+/* ---- policy (compress_policy.c) ---- */
+
+/* 1 when a module name contains one of the patterns (the reference's rule). */
+int pipeline_matches_exact(const char *module, char *const *patterns, int n);
+
+/* Name order that compares digit runs as numbers ("layers.2" < "layers.10"). */
+int pipeline_natural_cmp(const char *a, const char *b);
+
+/* Fused expert tensors of transformers 5. */
+enum { FUSED_NONE = 0, FUSED_GATE_UP, FUSED_DOWN };
+
+/* Recognises "<prefix>experts.gate_up_proj" / "<prefix>experts.down_proj"
+ * (optionally with ".weight"); *prefix_len receives the length up to and
+ * including "experts.". */
+int pipeline_fused_kind(const char *name, size_t *prefix_len);
+
+/* 1 for the floating dtypes the codec encodes (BF16, F16, F32). */
+int pipeline_codec_dtype(hxq_dtype dt);
+
+/* Scans a floating tensor for NaN/Inf; @return the first bad element index
+ * or -1 (non-floating dtypes: -1). */
+int64_t pipeline_first_nonfinite(const void *data, hxq_dtype dt, int64_t n);
+
+/* The sidecar mode's name for receipts ("reference", ...). */
+const char *pipeline_sidecar_mode_name(hxq_sidecar_mode m);
+
+/* hxq_plan_create() on an existing pool (NULL: the caller's thread). */
+int pipeline_plan_create(const char *src, const hxq_compress_opts *o, hxq_pool *pool,
+                         hxq_plan **out, hxq_error *err);
+
+/* ---- output (compress_finish.c) ---- */
+
+/* Writes <dir>/config.json: src config text + quantization_config. */
+int pipeline_write_config(const hxq_plan *p, const char *dir, hxq_error *err);
+
+/* Hashes <dir>/<name> into f. */
+int pipeline_hash_file(const char *dir, const char *name, hxq_rc_file *f, hxq_error *err);
+
+#endif
