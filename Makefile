@@ -58,7 +58,7 @@ LIB_SRC  := $(sort $(wildcard $(addsuffix /*.c,$(addprefix lib/,$(MODULES)))))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 CU_SRC   := $(sort $(wildcard kernels/cuda/*.cu))
 TEST_SRC := $(sort $(wildcard test/*/test_*.c))
-TEST_SUPPORT := $(sort $(wildcard test/common/*.c))
+TEST_SUPPORT := $(filter-out test/common/test_%.c,$(sort $(wildcard test/common/*.c)))
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -160,4 +160,41 @@ install: $(HXQ)
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+# ---- fuzzing (libFuzzer; owned by the hardening work, see docs/SECURITY.md)
+#   make fuzz FUZZ_SECONDS=N   runs every test/fuzz/fuzz_<name>.c for N
+#   seconds (one after another) from test/fuzz/corpus/<name>/; new inputs
+#   go to build-fuzz/corpus/<name>/, crashes to build-fuzz/crash-<name>-*.
+#   make fuzz-build            only builds build-fuzz/fuzz_<name>.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread -g -O1 \
+                -fno-omit-frame-pointer $(FUZZ_SAN) $(INCLUDES) $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_SRC     := $(sort $(wildcard test/fuzz/fuzz_*.c))
+FUZZ_BIN     := $(FUZZ_SRC:test/fuzz/%.c=$(FUZZ_BUILD)/%)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(FUZZ_BUILD)/%_avx2.o: FUZZ_CFLAGS += -mavx2 -mfma -mf16c
+$(FUZZ_BUILD)/libhxq.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	$(Q)ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libhxq.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libhxq.a $(LDLIBS)
+
+.PHONY: fuzz-build
+fuzz-build: $(FUZZ_BIN)
+fuzz: $(FUZZ_BIN)
+	@for b in $(FUZZ_BIN); do n=$${b#$(FUZZ_BUILD)/fuzz_}; log=$(FUZZ_BUILD)/fuzz-$$n.log; \
+	    mkdir -p $(FUZZ_BUILD)/corpus/$$n; echo "== fuzz $$n for $(FUZZ_SECONDS) s"; \
+	    $$b -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	        $$(test -f test/fuzz/$$n.dict && echo -dict=test/fuzz/$$n.dict) \
+	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$n- $(FUZZ_BUILD)/corpus/$$n \
+	        test/fuzz/corpus/$$n >$$log 2>&1; rc=$$?; \
+	    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' $$log; \
+	    if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; done
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)

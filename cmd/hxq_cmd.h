@@ -26,6 +26,8 @@ int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 

@@ -1,10 +1,12 @@
 /* main.c - the hxq command table, global flags and exit status. */
 #include "hxq_cmd.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct hxq_cmd commands[] = {
     /* name, function, one-line summary: keep sorted by workflow */
@@ -14,6 +16,8 @@ static const struct hxq_cmd commands[] = {
     {"run", cmd_run, "generate text from a prompt, a chat message or interactively"},
     {"eval", cmd_eval, "perplexity over a text, and KL divergence from a reference model"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
+    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
+    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
 };
 
 static void print_help(FILE *f)
@@ -96,8 +100,41 @@ static int finish_stdout(int rc)
     return rc;
 }
 
+/* Inputs are mmapped: a file truncated (or on a failing disk) while mapped
+ * raises SIGBUS on the next access to the lost pages. Say so and exit 3
+ * instead of dying without a word; outputs are only ever renamed into place
+ * at the end, so nothing half-written is left under the destination name.
+ * The handler uses only async-signal-safe calls. */
+static char sigbus_msg[256];
+static size_t sigbus_len;
+
+static void on_sigbus(int sig)
+{
+    (void)sig;
+    ssize_t w = write(STDERR_FILENO, sigbus_msg, sigbus_len);
+    (void)w;
+    _exit(HXQ_EXIT_IO);
+}
+
+static void install_signals(const char *cmd)
+{
+    /* past a file-size limit (ulimit -f) write() must fail with EFBIG and
+     * be reported, not kill the process with SIGXFSZ mid-file */
+    signal(SIGXFSZ, SIG_IGN);
+    int n = snprintf(sigbus_msg, sizeof(sigbus_msg),
+                     "hxq %s: an input file was truncated or became unreadable while being read "
+                     "(bus error)\n", cmd);
+    sigbus_len = n > 0 && (size_t)n < sizeof(sigbus_msg) ? (size_t)n : 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigbus;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, NULL);
+}
+
 int main(int argc, char **argv)
 {
+    install_signals(argc > 1 && strlen(argv[1]) < 64 ? argv[1] : "");
     if (argc < 2) {
         print_help(stderr);
         return HXQ_EXIT_USAGE;

@@ -6,6 +6,8 @@
 #include "hxq_codec.h"
 #include "hxq_kmeans.h"
 
+#include <math.h>
+
 /* The distinct finite values of a matrix with their counts, ascending.
  * For 16-bit sources of_bits maps every bit pattern to its point (-1 when
  * absent); +0 and -0 share one point. */
@@ -47,6 +49,11 @@ double codec_points_rank(const codec_points *p, int64_t r);
 int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
               hxq_error *err);
 
+/* Lloyd's algorithm from cb over the weights cnt[i] - take[i], at most
+ * `iters` rounds (never increases the error). */
+int codec_refine(const codec_points *p, const int64_t *take, int iters,
+                 float cb[HXQ_CODEBOOK_SIZE], hxq_error *err);
+
 /* The reference's sidecar band and count: elements strictly outside
  * (lo, hi) = numpy-linear percentiles (100-q, q) with q = 99.95 for q/k
  * projections, 99.9 otherwise; count capped at 512 (attention) / 256. */
@@ -55,16 +62,31 @@ int64_t codec_reference_band(const char *name, const codec_points *p, double *lo
 
 /* Chooses the sidecar (take[i] elements of point i, sum = budget) and the
  * codebook; see sidecar.c. band_lo/band_hi restrict the magnitude start's
- * candidates (use +inf/-inf for "all elements"). */
+ * candidates (use +inf/-inf for "all elements"); exact_refits adds DP
+ * refits of the best sidecar found. */
 int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, double band_hi,
-                       int max_refits, float cb[HXQ_CODEBOOK_SIZE], int64_t *take,
-                       hxq_error *err);
+                       int max_refits, int exact_refits, float cb[HXQ_CODEBOOK_SIZE],
+                       int64_t *take, hxq_error *err);
 
 /* Total squared error of the plan (cb, take) over the points. */
 double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take);
 
-/* Index of the codebook entry nearest to v (ties to the lower index). */
-int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double v);
+/* Nearest codebook entry for ascending values: given the entry j chosen
+ * for the previous (smaller or equal) value, returns the entry for x. The
+ * entries are ascending, so the answer only moves right; a tie goes to the
+ * lower index, and among equal entries to the first. Walking all n points
+ * costs O(n + 256). */
+static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int j, double x)
+{
+    for (;;) {
+        int t = j + 1;
+        while (t < HXQ_CODEBOOK_SIZE && cb[t] == cb[j])
+            t++;
+        if (t == HXQ_CODEBOOK_SIZE || !(fabs(x - (double)cb[t]) < fabs(x - (double)cb[j])))
+            return j;
+        j = t;
+    }
+}
 
 #endif /* CODEC_INT_H */

@@ -11,7 +11,7 @@
 
 hxq_encode_opts hxq_encode_opts_default(void)
 {
-    hxq_encode_opts o = {HXQ_SIDECAR_REFERENCE, 0, 0.0, 0};
+    hxq_encode_opts o = {HXQ_SIDECAR_REFERENCE, 0, 0.0, 0, 0};
     return o;
 }
 
@@ -68,8 +68,10 @@ static void enc_stats(const codec_points *p, const float *cb, const int64_t *tak
                       int64_t n_sidecar, hxq_matrix_stats *s)
 {
     double se = 0.0, sw = 0.0, sq = 0.0, swq = 0.0, maxe = 0.0;
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        double x = p->x[i], c = cb[codec_nearest(cb, x)];
+        j = codec_walk(cb, j, p->x[i]);
+        double x = p->x[i], c = cb[j];
         double kept = (double)(p->cnt[i] - take[i]), exact = (double)take[i];
         double d = x - c;
         se += kept * d * d;
@@ -91,8 +93,10 @@ static void enc_assign(const codec_points *p, const void *src, hxq_dtype dt, con
                        const int64_t *take, int64_t *left, uint8_t *lut, uint8_t *code,
                        hxq_encoded *e)
 {
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        code[i] = (uint8_t)codec_nearest(cb, p->x[i]);
+        j = codec_walk(cb, j, p->x[i]);
+        code[i] = (uint8_t)j;
         left[i] = take[i];
     }
     int64_t total = p->total, k = 0;
@@ -169,7 +173,7 @@ int hxq_codec_encode(const char *name, const void *src, hxq_dtype dtype, int64_t
     }
     left = take + p.n;
     code = lut + 2 * 65536;
-    rc = codec_sidecar_plan(&p, budget, lo, hi, rounds, e.codebook, take, err);
+    rc = codec_sidecar_plan(&p, budget, lo, hi, rounds, o.exact_refits, e.codebook, take, err);
     if (rc != HXQ_OK) {
         hxq_err_prefix(err, rc, "tensor '%s'", name);
         goto done;

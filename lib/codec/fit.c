@@ -10,26 +10,6 @@
 #define FIT_BINS HXQ_KMEANS_MAX_POINTS
 #define FIT_POLISH_ITERS 50
 
-int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double v)
-{
-    int lo = 0, hi = HXQ_CODEBOOK_SIZE; /* first entry >= v */
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if ((double)cb[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == HXQ_CODEBOOK_SIZE)
-        return HXQ_CODEBOOK_SIZE - 1;
-    if (lo == 0)
-        return 0;
-    int lower = lo - 1;
-    while (lower > 0 && cb[lower - 1] == cb[lower])
-        lower--;
-    return (v - (double)cb[lower] <= (double)cb[lo] - v) ? lower : lo;
-}
-
 /* Equal-count bins over the remaining elements: each bin is a run of
  * consecutive points, its value the weighted mean. */
 static int64_t fit_bins(const double *x, const double *w, int64_t n, double total, double *bx,
@@ -68,8 +48,9 @@ static int64_t fit_bins(const double *x, const double *w, int64_t n, double tota
     return nb;
 }
 
-int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
-              hxq_error *err)
+/* The remaining points: x[n], w[n] (allocated together, free x). */
+static int fit_remaining(const codec_points *p, const int64_t *take, double **xo, double **wo,
+                         int64_t *no, double *total, hxq_error *err)
 {
     int64_t n = 0;
     double *x = hxq_alloc_array(2 * (p->n + 1), sizeof(double));
@@ -77,16 +58,51 @@ int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_
         return hxq_err(err, HXQ_ERR_NOMEM, "codec: out of memory for %lld points",
                        (long long)p->n);
     double *w = x + p->n + 1;
-    double total = 0.0;
+    *total = 0.0;
     for (int64_t i = 0; i < p->n; i++) {
         int64_t c = p->cnt[i] - (take ? take[i] : 0);
         if (c > 0) {
             x[n] = p->x[i];
             w[n] = (double)c;
-            total += w[n];
+            *total += w[n];
             n++;
         }
     }
+    *xo = x;
+    *wo = w;
+    *no = n;
+    return HXQ_OK;
+}
+
+/* Frees the point arrays and, on success, rounds the centres into cb. */
+static int fit_store(double *x, int rc, const double *centers, float cb[HXQ_CODEBOOK_SIZE])
+{
+    free(x);
+    if (rc != HXQ_OK)
+        return rc;
+    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
+        cb[c] = (float)centers[c];
+    return HXQ_OK;
+}
+
+int codec_refine(const codec_points *p, const int64_t *take, int iters,
+                 float cb[HXQ_CODEBOOK_SIZE], hxq_error *err)
+{
+    double *x, *w, total, centers[HXQ_CODEBOOK_SIZE];
+    int64_t n;
+    HXQ_TRY(fit_remaining(p, take, &x, &w, &n, &total, err));
+    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
+        centers[c] = cb[c];
+    int rc = hxq_kmeans_lloyd(x, w, n, HXQ_CODEBOOK_SIZE, iters, centers, NULL, err);
+    return fit_store(x, rc, centers, cb);
+}
+
+int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
+              hxq_error *err)
+{
+    double *x, *w, total;
+    int64_t n;
+    HXQ_TRY(fit_remaining(p, take, &x, &w, &n, &total, err));
     double centers[HXQ_CODEBOOK_SIZE];
     int rc;
     if (n <= HXQ_KMEANS_MAX_POINTS) {
@@ -105,10 +121,5 @@ int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_
             rc = hxq_kmeans_lloyd(x, w, n, HXQ_CODEBOOK_SIZE, FIT_POLISH_ITERS, centers,
                                   NULL, err);
     }
-    free(x);
-    if (rc != HXQ_OK)
-        return rc;
-    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
-        cb[c] = (float)centers[c];
-    return HXQ_OK;
+    return fit_store(x, rc, centers, cb);
 }

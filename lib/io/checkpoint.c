@@ -2,7 +2,6 @@
  * safetensors file or shards listed by model.safetensors.index.json. */
 #include "io_int.h"
 
-#include <cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,44 +30,10 @@ void hxq_ckpt_close(hxq_ckpt *c)
     free(c);
 }
 
-static int str_cmp(const void *a, const void *b)
+static const char *base_name(const char *path)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Collects the distinct shard names of the weight map, sorted. */
-static int shard_names(const cJSON *map, const char *ipath, char ***out, int *nout,
-                       hxq_error *err)
-{
-    int n = cJSON_GetArraySize(map);
-    char **names = calloc((size_t)n + 1, sizeof(char *));
-    if (!names)
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    int k = 0;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, map) {
-        if (!cJSON_IsString(e)) {
-            free(names);
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: weight_map entry '%s' is not a string",
-                           ipath, e->string);
-        }
-        const char *s = e->valuestring;
-        if (!*s || strchr(s, '/') || !strcmp(s, ".") || !strcmp(s, "..")) {
-            free(names);
-            return hxq_err(err, HXQ_ERR_FORMAT,
-                           "%s: tensor '%s': shard name '%s' is not a file in the folder", ipath,
-                           e->string, s);
-        }
-        names[k++] = e->valuestring;
-    }
-    qsort(names, (size_t)k, sizeof(char *), str_cmp);
-    int u = 0;
-    for (int i = 0; i < k; i++)
-        if (u == 0 || strcmp(names[u - 1], names[i]))
-            names[u++] = names[i];
-    *out = names;
-    *nout = u;
-    return HXQ_OK;
+    const char *b = strrchr(path, '/');
+    return b ? b + 1 : path;
 }
 
 static int open_sharded(hxq_ckpt *c, const char *ipath, hxq_error *err)
@@ -77,33 +42,25 @@ static int open_sharded(hxq_ckpt *c, const char *ipath, hxq_error *err)
     int rc = hxq_read_file(ipath, INDEX_MAX_BYTES, &text, NULL, err);
     if (rc < 0)
         return rc;
-    cJSON *root = cJSON_Parse(text);
+    hxq_index ix;
+    rc = hxq_index_parse(text, ipath, &ix, err);
     free(text);
-    if (!root)
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: not valid JSON", ipath);
-    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
-    char **names = NULL;
-    int nnames = 0;
-    if (!cJSON_IsObject(map)) {
-        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: no \"weight_map\" object", ipath);
-        goto out;
-    }
-    if ((rc = shard_names(map, ipath, &names, &nnames, err)) < 0)
-        goto out;
-    c->files = calloc((size_t)nnames + 1, sizeof(*c->files));
+    if (rc < 0)
+        return rc;
+    c->files = calloc((size_t)ix.nfiles + 1, sizeof(*c->files));
     if (!c->files) {
         rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (int i = 0; i < nnames; i++) {
-        char *path = hxq_path_join(c->dir, names[i]);
+    for (int i = 0; i < ix.nfiles; i++) {
+        char *path = hxq_path_join(c->dir, ix.files[i]);
         if (!path) {
             rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
             goto out;
         }
         if (!hxq_path_exists(path)) {
             rc = hxq_err(err, HXQ_ERR_IO, "%s: shard '%s' named in the index is missing", ipath,
-                         names[i]);
+                         ix.files[i]);
             free(path);
             goto out;
         }
@@ -113,51 +70,36 @@ static int open_sharded(hxq_ckpt *c, const char *ipath, hxq_error *err)
             goto out;
         c->nfiles++;
     }
-    /* every mapped tensor is in its shard, every shard tensor is mapped */
-    const cJSON *e;
-    int64_t mapped = 0;
-    cJSON_ArrayForEach(e, map) {
-        mapped++;
-        int found = 0;
-        for (int i = 0; i < c->nfiles && !found; i++) {
-            const char *base = strrchr(hxq_st_path(c->files[i]), '/');
-            base = base ? base + 1 : hxq_st_path(c->files[i]);
-            if (!strcmp(base, e->valuestring)) {
-                if (!hxq_st_find(c->files[i], e->string)) {
-                    rc = hxq_err(err, HXQ_ERR_FORMAT,
-                                 "%s: tensor '%s' is mapped to '%s' but that shard lacks it",
-                                 ipath, e->string, e->valuestring);
-                    goto out;
-                }
-                found = 1;
-            }
+    /* every mapped tensor is in its shard (files[] follows ix.files[]) */
+    for (int64_t i = 0; i < ix.count; i++) {
+        int f = 0;
+        while (f < c->nfiles && strcmp(ix.files[f], ix.shards[i]))
+            f++;
+        if (f == c->nfiles || !hxq_st_find(c->files[f], ix.tensors[i])) {
+            rc = hxq_err(err, HXQ_ERR_FORMAT,
+                         "%s: tensor '%s' is mapped to '%s' but that shard lacks it", ipath,
+                         ix.tensors[i], ix.shards[i]);
+            goto out;
         }
     }
-    int64_t in_files = 0;
+    /* every shard tensor is mapped to that shard; with the loop above and
+     * unique names on both sides the map and the shards are a bijection */
     for (int i = 0; i < c->nfiles; i++) {
+        const char *base = base_name(hxq_st_path(c->files[i]));
         for (int64_t j = 0; j < hxq_st_count(c->files[i]); j++) {
             const hxq_tensor *t = hxq_st_tensor(c->files[i], j);
-            const cJSON *m = cJSON_GetObjectItemCaseSensitive(map, t->name);
-            const char *base = strrchr(t->path, '/');
-            base = base ? base + 1 : t->path;
-            if (!cJSON_IsString(m) || strcmp(m->valuestring, base)) {
+            const char *m = hxq_index_find(&ix, t->name);
+            if (!m || strcmp(m, base)) {
                 rc = hxq_err(err, HXQ_ERR_FORMAT,
-                             "%s: tensor '%s' is in shard '%s' but the index does not map it there",
-                             ipath, t->name, base);
+                             "%s: tensor '%s' is in shard '%s' but the index %s", ipath, t->name,
+                             base, m ? "maps it to another shard" : "does not list it");
                 goto out;
             }
-            in_files++;
         }
-    }
-    if (in_files != mapped) {
-        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: the index maps %lld tensors, the shards hold %lld",
-                     ipath, (long long)mapped, (long long)in_files);
-        goto out;
     }
     c->sharded = 1;
 out:
-    free(names);
-    cJSON_Delete(root);
+    hxq_index_free(&ix);
     return rc;
 }
 

@@ -55,12 +55,22 @@ static void get_str(const cJSON *root, const char *key, char *out, size_t cap)
         snprintf(out, cap, "%s", v->valuestring);
 }
 
+/* A non-negative integer below 2^53 (the cast to int64_t is then exact;
+ * 1e999 parses as infinity, whose cast would be undefined). */
+static int token_id_ok(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 9007199254740992.0 &&
+           floor(v->valuedouble) == v->valuedouble;
+}
+
 static int get_eos(const cJSON *root, hxq_config *c, const char *label, hxq_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "eos_token_id");
     if (!v || cJSON_IsNull(v))
         return HXQ_OK;
     if (cJSON_IsNumber(v)) {
+        if (!token_id_ok(v))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" is not a token id", label);
         c->eos_token_ids[0] = (int64_t)v->valuedouble;
         c->n_eos = 1;
         return HXQ_OK;
@@ -70,8 +80,9 @@ static int get_eos(const cJSON *root, hxq_config *c, const char *label, hxq_erro
                        label);
     const cJSON *it;
     cJSON_ArrayForEach(it, v) {
-        if (!cJSON_IsNumber(it))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" holds a non-number", label);
+        if (!token_id_ok(it))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"eos_token_id\" holds a non-token-id",
+                           label);
         if (c->n_eos < 8)
             c->eos_token_ids[c->n_eos++] = (int64_t)it->valuedouble;
     }
@@ -131,9 +142,13 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
     c.has_quantization_config =
         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "quantization_config"));
     if (c.vocab_size < 0 || c.hidden_size < 0 || c.num_layers < 0 || c.num_heads < 0 ||
-        c.num_experts < 0 || c.num_experts_per_tok < 0 || c.head_dim < 0 ||
+        c.num_kv_heads < 0 || c.num_experts < 0 || c.num_experts_per_tok < 0 || c.head_dim < 0 ||
         c.intermediate_size < 0 || c.max_position_embeddings < 0) {
         rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: a size field is negative", label);
+        goto out;
+    }
+    if (c.bos_token_id < -1 || c.pad_token_id < -1) {     /* -1 is "none" */
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: bos_token_id or pad_token_id is negative", label);
         goto out;
     }
     if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0)) {

@@ -105,6 +105,33 @@ uint64_t hxq_st_size(const hxq_st_file *f);
 /*! hxq_st_header_size() : 8 + the JSON header length (data start). */
 uint64_t hxq_st_header_size(const hxq_st_file *f);
 
+/* ---- model.safetensors.index.json --------------------------------------- */
+
+typedef struct hxq_index {
+    char **tensors;               /* tensor names, sorted, owned          */
+    char **shards;                /* shards[i] holds tensors[i]; points
+                                   * into files[]                         */
+    int64_t count;
+    char **files;                 /* distinct shard file names, sorted, owned */
+    int nfiles;
+} hxq_index;
+
+/*! hxq_index_parse() :
+ *  Parses the text of a model.safetensors.index.json: an object whose
+ *  "weight_map" maps every tensor name (non-empty, UTF-8, unique) to a
+ *  shard file name in the same folder (non-empty, UTF-8, no '/', not "."
+ *  or ".."). Other keys ("metadata") are ignored. label names the file in
+ *  messages. *out is set only on success; free it with hxq_index_free().
+ *  @return HXQ_OK, HXQ_ERR_FORMAT (naming the file, tensor and problem),
+ *  HXQ_ERR_NOMEM. */
+int hxq_index_parse(const char *json, const char *label, hxq_index *out, hxq_error *err);
+
+/*! hxq_index_find() : the shard file name of a tensor, or NULL. O(log n). */
+const char *hxq_index_find(const hxq_index *ix, const char *tensor);
+
+/*! hxq_index_free() : frees the tables and zeroes *ix. NULL is a no-op. */
+void hxq_index_free(hxq_index *ix);
+
 /* ---- a checkpoint folder (single file or shards) ----------------------- */
 
 typedef struct hxq_ckpt hxq_ckpt;

@@ -82,7 +82,8 @@ int hxq_qconfig_parse(const char *json, const char *label, hxq_qconfig *out, hxq
     if (!k)
         k = cJSON_GetObjectItemCaseSensitive(qc, "n_clusters");
     if (k) {
-        if (!cJSON_IsNumber(k) || k->valuedouble < 1 || k->valuedouble > 4096) {
+        if (!cJSON_IsNumber(k) || !(k->valuedouble >= 1 && k->valuedouble <= 4096) ||
+            k->valuedouble != (double)(int)k->valuedouble) {
             rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: quantization_config codebook size is not 1..4096",
                          label);
             goto out;
@@ -90,9 +91,19 @@ int hxq_qconfig_parse(const char *json, const char *label, hxq_qconfig *out, hxq
         q.codebook_size = (int)k->valuedouble;
     }
     const cJSON *sc = cJSON_GetObjectItemCaseSensitive(qc, "sidecar_enabled");
+    if (sc && !cJSON_IsBool(sc)) {
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: quantization_config.sidecar_enabled is not true or "
+                     "false", label);
+        goto out;
+    }
     q.sidecar_enabled = sc ? cJSON_IsTrue(sc) : 1;
     const cJSON *pk = cJSON_GetObjectItemCaseSensitive(qc, "index_packing");
-    q.packed12 = cJSON_IsString(pk) && !strcmp(pk->valuestring, "12bit");
+    if (pk && !cJSON_IsString(pk)) {
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: quantization_config.index_packing is not a string",
+                     label);
+        goto out;
+    }
+    q.packed12 = pk && !strcmp(pk->valuestring, "12bit");
     int64_t nexact = 0;
     if ((rc = string_list(cJSON_GetObjectItemCaseSensitive(qc, "exact_patterns"), "exact_patterns",
                           label, &q.exact_patterns, &nexact, err)) < 0)

@@ -86,13 +86,15 @@ static int offset_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* A JSON number that is a non-negative integer below 2^53. */
+/* A JSON number that is a non-negative integer below 2^53. 2^53 itself is
+ * refused: 9007199254740993 parses to it, so it may not be what the file
+ * says. */
 static int json_u53(const cJSON *v, uint64_t *out)
 {
     if (!cJSON_IsNumber(v))
         return -1;
     double d = v->valuedouble;
-    if (!(d >= 0.0) || d > 9007199254740992.0 || floor(d) != d)
+    if (!(d >= 0.0) || d >= 9007199254740992.0 || floor(d) != d)
         return -1;
     *out = (uint64_t)d;
     return 0;
@@ -217,6 +219,57 @@ static int parse_entry(hxq_st_file *f, const cJSON *e, hxq_tensor *t, uint64_t d
     return HXQ_OK;
 }
 
+/* The shortest text of a valid tensor entry, "a":{"dtype":"U8","shape":[],
+ * "data_offsets":[0,0]}, is 49 bytes; no header of n bytes can describe
+ * more than n / 32 + 1 entries. */
+#define ST_MIN_ENTRY_BYTES 32
+
+/* A lexical pass over the header before any allocation: refuses nesting
+ * deeper than a safetensors header has (root > entry > shape), arrays
+ * longer than HXQ_MAX_DIMS (only shapes and offset pairs are arrays) and
+ * more top-level entries than n bytes can hold, so neither cJSON nor the
+ * tensor table is ever sized from an absurd header. Malformed JSON is left
+ * to the parser. */
+static int header_prescan(const char *json, uint64_t n, const char *p, hxq_error *err)
+{
+    int depth = 0, in_str = 0;
+    char kind[4] = {0};          /* '{' or '[' per depth 1..3 */
+    uint64_t count[4] = {0};     /* commas seen per depth */
+    for (uint64_t i = 0; i < n; i++) {
+        char c = json[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == '{' || c == '[') {
+            if (++depth > 3)
+                return hxq_err(err, HXQ_ERR_FORMAT,
+                               "%s: header JSON nests deeper than a safetensors header", p);
+            kind[depth] = c;
+            count[depth] = 0;
+        } else if (c == '}' || c == ']') {
+            if (--depth < 0)
+                return HXQ_OK;
+        } else if (c == ',' && depth > 0) {
+            count[depth]++;
+            if (kind[depth] == '[' && count[depth] >= HXQ_MAX_DIMS)
+                return hxq_err(err, HXQ_ERR_FORMAT,
+                               "%s: header holds an array of more than %d elements", p,
+                               HXQ_MAX_DIMS);
+            if (depth == 1 && count[1] > n / ST_MIN_ENTRY_BYTES)
+                return hxq_err(err, HXQ_ERR_FORMAT,
+                               "%s: header has more entries than %llu bytes can describe", p,
+                               (unsigned long long)n);
+        }
+    }
+    return HXQ_OK;
+}
+
 /* Validates the header of f (base/size/path set) and fills the tables. */
 static int st_validate(hxq_st_file *f, hxq_error *err)
 {
@@ -237,6 +290,7 @@ static int st_validate(hxq_st_file *f, hxq_error *err)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: header does not start with a JSON object", p);
     f->header_size = 8 + n;
     const char *json = (const char *)f->base + 8;
+    HXQ_TRY(header_prescan(json, n, p, err));
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, (size_t)n, &end, 0);
     if (!root)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #define STW_BUF (4u << 20)
+#define STW_MAX_JSON_INT 9007199254740992ull   /* 2^53: values stay below it */
 
 struct stw_entry {
     char *name;
@@ -64,13 +65,19 @@ int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim, const int6
     if (w->begun)
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s' declared after the header", w->path,
                        name);
+    /* names the reader would refuse: the file must read back */
+    if (!*name || !strcmp(name, "__metadata__") || !io_utf8_valid(name, strlen(name)))
+        return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor name '%s' is empty, reserved or not UTF-8",
+                       w->path, name);
     if (ndim < 0 || ndim > HXQ_MAX_DIMS || hxq_dtype_size(dt) == 0)
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': bad dtype or rank", w->path, name);
     int64_t nelem = 1, nbytes;
     for (int d = 0; d < ndim; d++)
-        if (hxq_mul_i64(nelem, shape[d], &nelem) < 0)
+        if (hxq_mul_i64(nelem, shape[d], &nelem) < 0 || (uint64_t)shape[d] >= STW_MAX_JSON_INT)
             return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': bad shape", w->path, name);
-    if (hxq_mul_i64(nelem, (int64_t)hxq_dtype_size(dt), &nbytes) < 0)
+    /* offsets are JSON numbers: keep every one exactly representable */
+    if (hxq_mul_i64(nelem, (int64_t)hxq_dtype_size(dt), &nbytes) < 0 ||
+        (uint64_t)nbytes >= STW_MAX_JSON_INT - w->data_size)
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s': size overflows", w->path, name);
     for (int64_t i = 0; i < w->n; i++)
         if (!strcmp(w->ents[i].name, name))
@@ -200,6 +207,16 @@ int hxq_stw_begin(hxq_stw *w, hxq_error *err)
         goto out;
     w->begun = 1;
 out:
+    if (rc < 0) {
+        /* leave the writer as before the call: no descriptor, no file */
+        if (w->fd >= 0) {
+            close(w->fd);
+            w->fd = -1;
+            unlink(w->tmp);
+        }
+        free(w->buf);
+        w->buf = NULL;
+    }
     free(order);
     free(json);
     cJSON_Delete(root);
@@ -252,6 +269,22 @@ void hxq_stw_abort(hxq_stw *w)
     stw_free(w);
 }
 
+static int sync_parent(const char *path, hxq_error *err)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return hxq_fsync_dir(".", err);
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    int rc = hxq_fsync_dir(dir, err);
+    free(dir);
+    return rc;
+}
+
 int hxq_stw_finish(hxq_stw *w, hxq_error *err)
 {
     int rc = HXQ_OK;
@@ -279,6 +312,8 @@ int hxq_stw_finish(hxq_stw *w, hxq_error *err)
     if (rename(w->tmp, w->path) < 0) {
         rc = hxq_err(err, HXQ_ERR_IO, "%s: rename failed: %s", w->path, strerror(errno));
         unlink(w->tmp);
+    } else {
+        rc = sync_parent(w->path, err);           /* make the rename durable */
     }
     stw_free(w);
     return rc;
