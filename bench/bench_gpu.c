@@ -206,6 +206,8 @@ static int copy_bandwidth(int64_t mib, double *bw, hxq_error *err)
     if (rc == HXQ_OK)
         rc = hxq_cuda_fill_random(a, HXQ_CUDA_U8, (int64_t)bytes, 3, 0.0f, NULL, err);
     if (rc == HXQ_OK)
+        rc = hxq_cuda_stream_sync(NULL, err); /* the copies run on another stream */
+    if (rc == HXQ_OK)
         rc = hxq_cuda_stream_create(&st, err);
     if (rc == HXQ_OK)
         rc = hxq_cuda_event_create(&e0, err);
