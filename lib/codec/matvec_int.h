@@ -9,6 +9,8 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
                            int64_t r1);
 void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
                             int64_t r0, int64_t r1);
+void codec_matvec_f16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1);
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1);
 
@@ -16,7 +18,10 @@ void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *
 void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
                            int64_t r1);
 
-/* 1 when the CPU runs codec_matvec_hxq_vbmi. */
+/* hxq_codec_decode_f32 with VBMI; needs cols % 64 == 0. */
+void codec_decode_hxq_vbmi(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *out);
+
+/* 1 when the CPU runs the _vbmi functions. */
 int codec_cpu_has_vbmi(void);
 
 /* First sidecar entry with position >= p (binary search). */

@@ -149,13 +149,15 @@ START_TEST(hxq_variants_match_ref)
 }
 END_TEST
 
-START_TEST(bf16_and_f32_match_double)
+START_TEST(half_and_f32_match_double)
 {
     rng r = {0x55aa55u + (uint64_t)_i};
     const int64_t *sh = shapes[_i];
     int64_t rows = sh[0], cols = sh[1];
     uint16_t *wb = malloc((size_t)(rows * cols) * sizeof(uint16_t));
+    uint16_t *wh = malloc((size_t)(rows * cols) * sizeof(uint16_t));
     float *wf = malloc((size_t)(rows * cols) * sizeof(float));
+    float *wg = malloc((size_t)(rows * cols) * sizeof(float));
     float *x = malloc((size_t)cols * sizeof(float));
     float *y0 = malloc((size_t)rows * sizeof(float));
     float *y1 = malloc((size_t)rows * sizeof(float));
@@ -163,12 +165,30 @@ START_TEST(bf16_and_f32_match_double)
     for (int64_t i = 0; i < rows * cols; i++) {
         wb[i] = hxq_f32_to_bf16(next_f(&r));
         wf[i] = hxq_bf16_to_f32(wb[i]);
+        wh[i] = hxq_f32_to_f16(next_f(&r));
+        wg[i] = hxq_f16_to_f32(wh[i]);
     }
     for (int64_t c = 0; c < cols; c++)
         x[c] = next_f(&r);
     hxq_matvec_bf16_ref(wb, cols, x, y0, 0, rows);
     hxq_matvec_bf16(wb, cols, x, y1, 0, rows);
     hxq_matvec_f32(wf, cols, x, y2, 0, rows);
+    float *y3 = malloc((size_t)rows * sizeof(float)), *y4 = malloc((size_t)rows * sizeof(float));
+    hxq_matvec_f16_ref(wh, cols, x, y3, 0, rows);
+    hxq_matvec_f16(wh, cols, x, y4, 0, rows);
+    for (int64_t row = 0; row < rows; row++) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            want += (double)wg[row * cols + c] * x[c];
+            mag += fabs((double)wg[row * cols + c] * x[c]);
+        }
+        close_to(y3[row], want, mag, "f16 ref", row);
+        close_to(y4[row], want, mag, "f16", row);
+    }
+    free(y3);
+    free(y4);
+    free(wh);
+    free(wg);
     for (int64_t row = 0; row < rows; row++) {
         double want = 0, mag = 0;
         for (int64_t c = 0; c < cols; c++) {
@@ -188,6 +208,32 @@ START_TEST(bf16_and_f32_match_double)
 }
 END_TEST
 
+/* The decode (VBMI where available) equals codebook[indices] with the
+ * sidecar values replacing theirs, bit for bit. */
+START_TEST(decode_is_exact)
+{
+    rng r = {0x77u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    hxq_qmatrix m = make_q(&r, sh[0], sh[1], sh[2]);
+    int64_t n = m.rows * m.cols;
+    float *got = malloc((size_t)n * sizeof(float)), *want = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        want[i] = m.codebook[m.indices[i]];
+    for (int64_t s = 0; s < m.n_sidecar; s++)
+        want[m.sidecar_pos[s]] = m.sidecar_val[s];
+    int64_t r0 = m.rows > 1 ? 1 : 0;
+    hxq_codec_decode_f32(&m, r0, m.rows, got);
+    ck_assert(memcmp(got, want + r0 * m.cols, (size_t)(n - r0 * m.cols) * sizeof(float)) == 0);
+    if (codec_cpu_has_vbmi() && m.cols % 64 == 0) {
+        codec_decode_hxq_vbmi(&m, 0, m.rows, got);
+        ck_assert(memcmp(got, want, (size_t)n * sizeof(float)) == 0);
+    }
+    free(got);
+    free(want);
+    free_q(&m);
+}
+END_TEST
+
 /* An empty row range writes nothing. */
 START_TEST(empty_range_writes_nothing)
 {
@@ -196,6 +242,7 @@ START_TEST(empty_range_writes_nothing)
     float x[40] = {0}, y[4] = {7, 7, 7, 7};
     uint16_t wb[4 * 40] = {0};
     hxq_matvec_hxq(&m, x, y, 2, 2);
+    hxq_matvec_f16(wb, 40, x, y, 3, 3);
     hxq_matvec_hxq_ref(&m, x, y, 4, 4);
     hxq_matvec_bf16(wb, 40, x, y, 1, 1);
     hxq_matvec_f32(x, 40, x, y, 0, 0);
@@ -212,7 +259,8 @@ Suite *matvec_suite(void)
     int n = (int)(sizeof(shapes) / sizeof(shapes[0]));
     tcase_add_loop_test(tc, hxq_ref_matches_decoded, 0, n);
     tcase_add_loop_test(tc, hxq_variants_match_ref, 0, n);
-    tcase_add_loop_test(tc, bf16_and_f32_match_double, 0, n);
+    tcase_add_loop_test(tc, half_and_f32_match_double, 0, n);
+    tcase_add_loop_test(tc, decode_is_exact, 0, n);
     tcase_add_test(tc, empty_range_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
