@@ -106,7 +106,8 @@ $(HXQ): $(CMD_OBJ) $(LIBHXQ)
 
 $(BUILD)/test/%: test/%.c $(TEST_SUPPORT_OBJ) $(LIBHXQ)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< \
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< \
 	    $(TEST_SUPPORT_OBJ) $(LIBHXQ) $(shell pkg-config --libs check) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
 
 # bench/<name>.c -> build/bench/<name>: helper programs of the bench scripts
@@ -116,7 +117,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBHXQ)
 
 $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
 
 test: $(HXQ) $(TEST_BIN)
 	@HXQ_BIN=$(HXQ) bash test/run_tests.sh $(TEST_BIN)

@@ -5,7 +5,9 @@
  * tensor is handed out; a tensor is a view (hxq_tensor.data) into the map
  * that lives as long as its hxq_st_file / hxq_ckpt.
  * Writing: streaming, header first (all tensors are declared up front),
- * then data in declaration order; the file is written under "<path>.tmp"
+ * then data in declaration order (laid out in the file by element size,
+ * largest first, then name, so every tensor is naturally aligned, as the
+ * safetensors library does); the file is written under "<path>.tmp"
  * and renamed onto <path> only by hxq_stw_finish().
  *
  * Depends on: common. Thread-safety: readers are immutable after open and
@@ -170,7 +172,8 @@ int hxq_ckpt_is_sharded(const hxq_ckpt *c);
 
 typedef struct hxq_stw hxq_stw;
 
-/* Called with every byte written to the file, in order (hashing). */
+/* Called with every byte of the finished file, front to back (hashing),
+ * from hxq_stw_finish() before the rename. */
 typedef void (*hxq_write_hook)(void *ctx, const void *buf, size_t len);
 
 /*! hxq_stw_create() : starts a writer for <path> (data goes to <path>.tmp).
@@ -180,7 +183,8 @@ int hxq_stw_create(const char *path, hxq_stw **out, hxq_error *err);
 /*! hxq_stw_set_hook() : optional; set before hxq_stw_begin(). */
 void hxq_stw_set_hook(hxq_stw *w, hxq_write_hook hook, void *ctx);
 
-/*! hxq_stw_add() : declares the next tensor. Data follow in this order.
+/*! hxq_stw_add() : declares the next tensor. hxq_stw_write() takes data in
+ *  this order.
  *  The name is copied. @return HXQ_ERR_INVALID for a duplicate name, a
  *  negative dimension or a size overflow. */
 int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim,
@@ -188,7 +192,9 @@ int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim,
 
 /*! hxq_stw_begin() : writes the header. Keys are sorted by name (with
  *  "__metadata__": {"format": "pt"} first) and the header is padded with
- *  spaces to a multiple of 8 bytes; data offsets follow declaration order. */
+ *  spaces to a multiple of 8 bytes; data are placed by element size, largest
+ *  first, then by name, so each tensor's offset is a multiple of its
+ *  element size. */
 int hxq_stw_begin(hxq_stw *w, hxq_error *err);
 
 /*! hxq_stw_write() : appends data bytes; any split across calls is fine as

@@ -1,5 +1,13 @@
 /* safetensors_write.c - streaming safetensors writer: declare tensors,
- * write the header, stream the data, rename into place at the end. */
+ * write the header, stream the data, rename into place at the end.
+ *
+ * Data arrive in declaration order but are laid out as the safetensors
+ * library lays them out: by element size, largest first, then by name. So
+ * every tensor is naturally aligned in the file (the header is padded to 8
+ * bytes), the many small tensors of a compressed model (sidecars, codebooks)
+ * sit at small offsets, and the layout does not depend on the order in
+ * which a producer declares its tensors. Each piece is written with pwrite()
+ * at its place; the hook sees the finished file front to back. */
 #include "io_int.h"
 
 #include <cJSON.h>
@@ -29,11 +37,13 @@ struct hxq_stw {
     int64_t n, cap;
     uint64_t data_size;       /* declared */
     uint64_t written;         /* data bytes written */
+    uint64_t header_size;     /* 8 + padded JSON */
+    int64_t cur;              /* declared index receiving data */
+    uint64_t cur_off;         /* bytes of it written so far */
     int begun;
     hxq_write_hook hook;
     void *hook_ctx;
     unsigned char *buf;
-    size_t buf_len;
 };
 
 int hxq_stw_create(const char *path, hxq_stw **out, hxq_error *err)
@@ -98,7 +108,6 @@ int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim, const int6
     e->ndim = ndim;
     memcpy(e->shape, shape, (size_t)ndim * sizeof(int64_t));
     e->nbytes = (uint64_t)nbytes;
-    e->begin = w->data_size;
     w->data_size += e->nbytes;
     w->n++;
     return HXQ_OK;
@@ -115,29 +124,50 @@ static int ent_name_cmp(const void *a, const void *b)
                   (*(const struct stw_entry *const *)b)->name);
 }
 
-static int raw_write(hxq_stw *w, const void *data, size_t len, hxq_error *err)
+/* Layout order: element size descending, then name. */
+static int ent_layout_cmp(const void *a, const void *b)
+{
+    const struct stw_entry *x = *(const struct stw_entry *const *)a;
+    const struct stw_entry *y = *(const struct stw_entry *const *)b;
+    size_t sx = hxq_dtype_size(x->dtype), sy = hxq_dtype_size(y->dtype);
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int raw_pwrite(hxq_stw *w, const void *data, size_t len, uint64_t off, hxq_error *err)
 {
     const char *p = data;
     size_t left = len;
     while (left > 0) {
-        ssize_t r = write(w->fd, p, left);
+        ssize_t r = pwrite(w->fd, p, left, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return hxq_err(err, HXQ_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
         p += r;
+        off += (uint64_t)r;
         left -= (size_t)r;
     }
-    if (w->hook)
-        w->hook(w->hook_ctx, data, len);
     return HXQ_OK;
 }
 
-static int flush_buf(hxq_stw *w, hxq_error *err)
+/* Feeds the hook with the whole finished file, front to back. */
+static int replay_hook(hxq_stw *w, hxq_error *err)
 {
-    int rc = raw_write(w, w->buf, w->buf_len, err);
-    w->buf_len = 0;
-    return rc;
+    uint64_t size = w->header_size + w->data_size, off = 0;
+    while (off < size) {
+        size_t n = size - off < STW_BUF ? (size_t)(size - off) : STW_BUF;
+        ssize_t r = pread(w->fd, w->buf, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return hxq_err(err, HXQ_ERR_IO, "%s: reading back failed: %s", w->path,
+                           r < 0 ? strerror(errno) : "short file");
+        w->hook(w->hook_ctx, w->buf, (size_t)r);
+        off += (uint64_t)r;
+    }
+    return HXQ_OK;
 }
 
 int hxq_stw_begin(hxq_stw *w, hxq_error *err)
@@ -158,6 +188,12 @@ int hxq_stw_begin(hxq_stw *w, hxq_error *err)
     meta = NULL;
     for (int64_t i = 0; i < w->n; i++)
         order[i] = &w->ents[i];
+    qsort(order, (size_t)w->n, sizeof(*order), ent_layout_cmp);
+    uint64_t at = 0;
+    for (int64_t i = 0; i < w->n; i++) {
+        order[i]->begin = at;
+        at += order[i]->nbytes;
+    }
     qsort(order, (size_t)w->n, sizeof(*order), ent_name_cmp);
     for (int64_t i = 0; i < w->n; i++) {
         const struct stw_entry *e = order[i];
@@ -192,7 +228,7 @@ int hxq_stw_begin(hxq_stw *w, hxq_error *err)
         rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
         goto out;
     }
-    w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    w->fd = open(w->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) {
         rc = hxq_err(err, HXQ_ERR_IO, "%s: cannot create: %s", w->tmp, strerror(errno));
         goto out;
@@ -200,11 +236,11 @@ int hxq_stw_begin(hxq_stw *w, hxq_error *err)
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    if ((rc = raw_write(w, len8, 8, err)) < 0 || (rc = raw_write(w, json, jl, err)) < 0)
-        goto out;
     static const char spaces[8] = "        ";
-    if (padded > jl && (rc = raw_write(w, spaces, padded - jl, err)) < 0)
+    if ((rc = raw_pwrite(w, len8, 8, 0, err)) < 0 || (rc = raw_pwrite(w, json, jl, 8, err)) < 0 ||
+        (padded > jl && (rc = raw_pwrite(w, spaces, padded - jl, 8 + jl, err)) < 0))
         goto out;
+    w->header_size = 8 + padded;
     w->begun = 1;
 out:
     if (rc < 0) {
@@ -235,14 +271,16 @@ int hxq_stw_write(hxq_stw *w, const void *data, uint64_t len, hxq_error *err)
     const unsigned char *p = data;
     w->written += len;
     while (len > 0) {
-        size_t room = STW_BUF - w->buf_len;
-        size_t n = len < room ? (size_t)len : room;
-        memcpy(w->buf + w->buf_len, p, n);
-        w->buf_len += n;
+        while (w->cur_off == w->ents[w->cur].nbytes) {     /* next (skipping empty) */
+            w->cur++;
+            w->cur_off = 0;
+        }
+        const struct stw_entry *e = &w->ents[w->cur];
+        uint64_t n = e->nbytes - w->cur_off < len ? e->nbytes - w->cur_off : len;
+        HXQ_TRY(raw_pwrite(w, p, (size_t)n, w->header_size + e->begin + w->cur_off, err));
+        w->cur_off += n;
         p += n;
         len -= n;
-        if (w->buf_len == STW_BUF)
-            HXQ_TRY(flush_buf(w, err));
     }
     return HXQ_OK;
 }
@@ -295,7 +333,7 @@ int hxq_stw_finish(hxq_stw *w, hxq_error *err)
                      (unsigned long long)w->written, (unsigned long long)w->data_size);
         goto fail;
     }
-    if ((rc = flush_buf(w, err)) < 0)
+    if (w->hook && (rc = replay_hook(w, err)) < 0)
         goto fail;
     if (fsync(w->fd) < 0) {
         rc = hxq_err(err, HXQ_ERR_IO, "%s: fsync failed: %s", w->path, strerror(errno));

@@ -58,7 +58,9 @@ void rc_push_str(rc_json *j, cJSON *arr, const char *val)
 
 int rc_finish(rc_json *j, cJSON *root, char **out, hxq_error *err)
 {
-    char *txt = (!j->failed && root) ? cJSON_Print(root) : NULL;
+    /* compact: the per-tensor receipt of a large model runs to megabytes;
+     * 'jq .' shows it indented */
+    char *txt = (!j->failed && root) ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!txt)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory building a receipt");

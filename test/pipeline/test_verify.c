@@ -511,7 +511,7 @@ START_TEST(compressed_damage)
     /* an edited receipt: the quality floor lowered */
     snprintf(path, sizeof(path), "%s/compression_receipt.json", dir);
     ck_assert_int_eq(hxq_test_sh("cp %s %s/r.bak", path, tmp), 0);
-    edit_file(path, "\"snr_floor_db\":\t25", "\"snr_floor_db\":\t20");
+    edit_file(path, "\"snr_floor_db\":25", "\"snr_floor_db\":20");
     ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "seal", "compression_receipt.json"));
     hxq_verify_report_free(&r);
