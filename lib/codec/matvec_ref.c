@@ -63,6 +63,18 @@ void hxq_matvec_bf16_ref(const uint16_t *w, int64_t cols, const float *x, float 
     }
 }
 
+void hxq_matvec_f16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                        int64_t r0, int64_t r1)
+{
+    for (int64_t r = r0; r < r1; r++) {
+        const uint16_t *row = w + r * cols;
+        float acc = 0.0f;
+        for (int64_t c = 0; c < cols; c++)
+            acc += hxq_f16_to_f32(row[c]) * x[c];
+        y[r - r0] = acc;
+    }
+}
+
 static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1)
 {
@@ -77,7 +89,9 @@ static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *
 
 void hxq_matvec_hxq(const hxq_qmatrix *m, const float *x, float *y, int64_t r0, int64_t r1)
 {
-    if (hxq_cpu_has_avx2())
+    if (m->cols % 64 == 0 && codec_cpu_has_vbmi())
+        codec_matvec_hxq_vbmi(m, x, y, r0, r1);
+    else if (hxq_cpu_has_avx2())
         codec_matvec_hxq_avx2(m, x, y, r0, r1);
     else
         hxq_matvec_hxq_ref(m, x, y, r0, r1);
@@ -90,6 +104,15 @@ void hxq_matvec_bf16(const uint16_t *w, int64_t cols, const float *x, float *y, 
         codec_matvec_bf16_avx2(w, cols, x, y, r0, r1);
     else
         hxq_matvec_bf16_ref(w, cols, x, y, r0, r1);
+}
+
+void hxq_matvec_f16(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,
+                    int64_t r1)
+{
+    if (hxq_cpu_has_avx2())
+        codec_matvec_f16_avx2(w, cols, x, y, r0, r1);
+    else
+        hxq_matvec_f16_ref(w, cols, x, y, r0, r1);
 }
 
 void hxq_matvec_f32(const float *w, int64_t cols, const float *x, float *y, int64_t r0,
