@@ -59,12 +59,12 @@ static inline __m256d knuth_value(const double *a, const double *p0, const doubl
     return _mm256_sub_pd(_mm256_broadcast_sd(a + j), _mm256_div_pd(_mm256_mul_pd(s, s), w));
 }
 
-/* best/bj <- v/j where v < best (strictly: earlier j win ties). */
-static inline void knuth_take(__m256d v, int64_t j, __m256d *best, __m256d *bj)
+/* best/bj <- v/vj where v < best (strictly: earlier j win ties). */
+static inline void knuth_take(__m256d v, __m256d vj, __m256d *best, __m256d *bj)
 {
     __m256d lt = _mm256_cmp_pd(v, *best, _CMP_LT_OQ);
     *best = _mm256_blendv_pd(*best, v, lt);
-    *bj = _mm256_blendv_pd(*bj, _mm256_set1_pd((double)j), lt);
+    *bj = _mm256_blendv_pd(*bj, vj, lt);
 }
 
 void kmeans_knuth_avx2(const double *a, const double *p0, const double *p1, const double *p2,
@@ -81,17 +81,16 @@ void kmeans_knuth_avx2(const double *a, const double *p0, const double *p1, cons
         __m256d best = inf, bj = _mm256_set1_pd((double)lo);
         /* a fixed number of steps first (hi >= lo + steps - 1): they do not
          * wait for hi, which the block just before has produced */
-        for (int s = 0; s < KMEANS_KNUTH_STEPS; s++) {
-            __m256d vj = _mm256_set1_pd((double)(lo + s));
+        __m256d vj = bj, one = _mm256_set1_pd(1.0); /* vj = j in every lane */
+        for (int s = 0; s < KMEANS_KNUTH_STEPS; s++, vj = _mm256_add_pd(vj, one)) {
             __m256d x = _mm256_blendv_pd(inf, knuth_value(a, p0, p1, lo + s, q1, q0),
                                          _mm256_cmp_pd(vj, lim, _CMP_LE_OQ));
-            knuth_take(x, lo + s, &best, &bj);
+            knuth_take(x, vj, &best, &bj);
         }
-        for (int64_t j = lo + KMEANS_KNUTH_STEPS; j <= hi; j++) {
-            __m256d vj = _mm256_set1_pd((double)j);
+        for (int64_t j = lo + KMEANS_KNUTH_STEPS; j <= hi; j++, vj = _mm256_add_pd(vj, one)) {
             __m256d x = _mm256_blendv_pd(inf, knuth_value(a, p0, p1, j, q1, q0),
                                          _mm256_cmp_pd(vj, lim, _CMP_LE_OQ));
-            knuth_take(x, j, &best, &bj);
+            knuth_take(x, vj, &best, &bj);
         }
         double bv[4], ba[4];
         _mm256_storeu_pd(bv, best);

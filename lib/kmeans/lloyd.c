@@ -39,7 +39,7 @@ double hxq_kmeans_cost(const double *x, const double *w, int64_t n, const double
 /* Nearest centre of x given j, the nearest centre of a smaller or equal
  * point (first of its equal group): the answer only moves right, ties and
  * equal centres resolve as in hxq_kmeans_nearest(). */
-static int lloyd_walk(const double *centers, int k, int j, double x)
+static inline int lloyd_walk(const double *centers, int k, int j, double x)
 {
     for (;;) {
         int t = j + 1;
