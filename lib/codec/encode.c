@@ -102,16 +102,16 @@ static void enc_assign(const codec_points *p, const void *src, hxq_dtype dt, con
     int64_t total = p->total, k = 0;
     if (p->of_bits) {
         const uint16_t *s = src;
-        uint8_t *mark = lut + 65536;
+        /* one table: the index, plus 256 when the value has sidecar elements */
+        uint16_t *tab = (uint16_t *)(void *)lut;
         for (int v = 0; v < 65536; v++) {
             int32_t pt = p->of_bits[v];
-            lut[v] = pt >= 0 ? code[pt] : 0;
-            mark[v] = pt >= 0 && take[pt] > 0;
+            tab[v] = pt >= 0 ? (uint16_t)(code[pt] | (take[pt] > 0 ? 256 : 0)) : 0;
         }
         for (int64_t i = 0; i < total; i++) {
-            uint16_t b = s[i];
-            e->indices[i] = lut[b];
-            if (mark[b]) {
+            uint16_t b = s[i], t = tab[b];
+            e->indices[i] = (uint8_t)t;
+            if (t > 255) {
                 int32_t pt = p->of_bits[b];
                 if (left[pt] > 0) {
                     left[pt]--;
