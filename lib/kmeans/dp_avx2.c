@@ -59,12 +59,14 @@ static inline __m256d knuth_value(const double *a, const double *p0, const doubl
     return _mm256_sub_pd(_mm256_broadcast_sd(a + j), _mm256_div_pd(_mm256_mul_pd(s, s), w));
 }
 
-/* best/bj <- v/vj where v < best (strictly: earlier j win ties). */
+/* bj <- vj where v < best (strictly: earlier j win ties), best <- the
+ * minimum (v is never NaN; on equal values min may return v, which can
+ * only differ from best in the sign of a zero, and best + p2 with
+ * p2 >= +0 does not see it). */
 static inline void knuth_take(__m256d v, __m256d vj, __m256d *best, __m256d *bj)
 {
-    __m256d lt = _mm256_cmp_pd(v, *best, _CMP_LT_OQ);
-    *best = _mm256_blendv_pd(*best, v, lt);
-    *bj = _mm256_blendv_pd(*bj, vj, lt);
+    *bj = _mm256_blendv_pd(*bj, vj, _mm256_cmp_pd(v, *best, _CMP_LT_OQ));
+    *best = _mm256_min_pd(*best, v);
 }
 
 void kmeans_knuth_avx2(const double *a, const double *p0, const double *p1, const double *p2,
@@ -91,6 +93,12 @@ void kmeans_knuth_avx2(const double *a, const double *p0, const double *p1, cons
             __m256d x = _mm256_blendv_pd(inf, knuth_value(a, p0, p1, j, q1, q0),
                                          _mm256_cmp_pd(vj, lim, _CMP_LE_OQ));
             knuth_take(x, vj, &best, &bj);
+        }
+        if (base >= ilo) { /* whole block: vector stores */
+            _mm256_storeu_pd(cur + base, _mm256_add_pd(best, _mm256_loadu_pd(p2 + base)));
+            __m128i j32 = _mm256_cvtpd_epi32(bj);
+            _mm_storel_epi64((__m128i *)(void *)(arg + base), _mm_packus_epi32(j32, j32));
+            continue;
         }
         double bv[4], ba[4];
         _mm256_storeu_pd(bv, best);
