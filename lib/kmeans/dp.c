@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define DP_VECTOR_MIN 4 /* windows at least this long use the argmin function */
-#define DP_KNUTH_WIDTH 16.0 /* mean Knuth window below which layers go by blocks */
+#define DP_KNUTH_WIDTH 32.0 /* mean Knuth window below which layers go by blocks */
 
 typedef int64_t (*dp_argmin_fn)(const double *a, const double *p1, const double *p0,
                                 int64_t start, int64_t end, double q1, double q0,
