@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SC_LLOYD_ITERS 30
+#define SC_LLOYD_ITERS 10
 
 typedef struct sc_key {
     double k1, k2; /* sorted descending by k1, then k2 */
