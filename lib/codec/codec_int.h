@@ -36,9 +36,6 @@ int codec_points_build(const char *name, const void *src, hxq_dtype dt, int64_t 
                        codec_points *out, hxq_error *err);
 void codec_points_free(codec_points *p);
 
-/* Point index of element i (of_bits lookup or binary search). */
-int64_t codec_point_of(const codec_points *p, const void *src, hxq_dtype dt, int64_t i);
-
 /* Value at 0-based rank r of the sorted elements (r < total). */
 double codec_points_rank(const codec_points *p, int64_t r);
 
@@ -79,13 +76,10 @@ double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
  * (equal entries resolve to the first). Ties also come from rounding when
  * the codebook spans a huge range (entries far below ulp(x) apart look
  * equally distant), so the lower side is followed left while the distance
- * stays equal; with ordinary ranges that loop stops at once. */
-static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int *hi, double x)
+ * stays equal; with ordinary ranges that loop stops at once. codec_pick
+ * decides given h = the first entry >= x. */
+static inline int codec_pick(const float cb[HXQ_CODEBOOK_SIZE], int h, double x)
 {
-    int h = *hi;
-    while (h < HXQ_CODEBOOK_SIZE && (double)cb[h] < x)
-        h++;
-    *hi = h;
     if (h == 0)
         return 0;
     int lo = h - 1;
@@ -100,6 +94,29 @@ static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int *hi, double 
             lo--;
     }
     return lo;
+}
+
+static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int *hi, double x)
+{
+    int h = *hi;
+    while (h < HXQ_CODEBOOK_SIZE && (double)cb[h] < x)
+        h++;
+    *hi = h;
+    return codec_pick(cb, h, x);
+}
+
+/* The same answer for one value, by binary search (O(log 256)). */
+static inline int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double x)
+{
+    int lo = 0, hi = HXQ_CODEBOOK_SIZE; /* first entry >= x */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if ((double)cb[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return codec_pick(cb, lo, x);
 }
 
 #endif /* CODEC_INT_H */

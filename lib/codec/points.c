@@ -167,22 +167,6 @@ void codec_points_free(codec_points *p)
     memset(p, 0, sizeof(*p));
 }
 
-int64_t codec_point_of(const codec_points *p, const void *src, hxq_dtype dt, int64_t i)
-{
-    if (p->of_bits)
-        return p->of_bits[((const uint16_t *)src)[i]];
-    double v = codec_src_f32(src, dt, i);
-    int64_t lo = 0, hi = p->n - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (p->x[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 double codec_points_rank(const codec_points *p, int64_t r)
 {
     int64_t acc = 0;
