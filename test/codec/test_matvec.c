@@ -149,6 +149,21 @@ START_TEST(hxq_variants_match_ref)
 }
 END_TEST
 
+/* Each of y[n][rows] equals the double-precision product w x. */
+static void check_products(const float *w, const float *x, int64_t rows, int64_t cols,
+                           float *const *y, const char *const *what, int n)
+{
+    for (int64_t row = 0; row < rows; row++) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            want += (double)w[row * cols + c] * x[c];
+            mag += fabs((double)w[row * cols + c] * x[c]);
+        }
+        for (int i = 0; i < n; i++)
+            close_to(y[i][row], want, mag, what[i], row);
+    }
+}
+
 START_TEST(half_and_f32_match_double)
 {
     rng r = {0x55aa55u + (uint64_t)_i};
@@ -159,9 +174,9 @@ START_TEST(half_and_f32_match_double)
     float *wf = malloc((size_t)(rows * cols) * sizeof(float));
     float *wg = malloc((size_t)(rows * cols) * sizeof(float));
     float *x = malloc((size_t)cols * sizeof(float));
-    float *y0 = malloc((size_t)rows * sizeof(float));
-    float *y1 = malloc((size_t)rows * sizeof(float));
-    float *y2 = malloc((size_t)rows * sizeof(float));
+    float *y[5];
+    for (int i = 0; i < 5; i++)
+        y[i] = malloc((size_t)rows * sizeof(float));
     for (int64_t i = 0; i < rows * cols; i++) {
         wb[i] = hxq_f32_to_bf16(next_f(&r));
         wf[i] = hxq_bf16_to_f32(wb[i]);
@@ -170,41 +185,21 @@ START_TEST(half_and_f32_match_double)
     }
     for (int64_t c = 0; c < cols; c++)
         x[c] = next_f(&r);
-    hxq_matvec_bf16_ref(wb, cols, x, y0, 0, rows);
-    hxq_matvec_bf16(wb, cols, x, y1, 0, rows);
-    hxq_matvec_f32(wf, cols, x, y2, 0, rows);
-    float *y3 = malloc((size_t)rows * sizeof(float)), *y4 = malloc((size_t)rows * sizeof(float));
-    hxq_matvec_f16_ref(wh, cols, x, y3, 0, rows);
-    hxq_matvec_f16(wh, cols, x, y4, 0, rows);
-    for (int64_t row = 0; row < rows; row++) {
-        double want = 0, mag = 0;
-        for (int64_t c = 0; c < cols; c++) {
-            want += (double)wg[row * cols + c] * x[c];
-            mag += fabs((double)wg[row * cols + c] * x[c]);
-        }
-        close_to(y3[row], want, mag, "f16 ref", row);
-        close_to(y4[row], want, mag, "f16", row);
-    }
-    free(y3);
-    free(y4);
-    free(wh);
-    free(wg);
-    for (int64_t row = 0; row < rows; row++) {
-        double want = 0, mag = 0;
-        for (int64_t c = 0; c < cols; c++) {
-            want += (double)wf[row * cols + c] * x[c];
-            mag += fabs((double)wf[row * cols + c] * x[c]);
-        }
-        close_to(y0[row], want, mag, "bf16 ref", row);
-        close_to(y1[row], want, mag, "bf16", row);
-        close_to(y2[row], want, mag, "f32", row);
-    }
+    hxq_matvec_bf16_ref(wb, cols, x, y[0], 0, rows);
+    hxq_matvec_bf16(wb, cols, x, y[1], 0, rows);
+    hxq_matvec_f32(wf, cols, x, y[2], 0, rows);
+    hxq_matvec_f16_ref(wh, cols, x, y[3], 0, rows);
+    hxq_matvec_f16(wh, cols, x, y[4], 0, rows);
+    const char *what[5] = {"bf16 ref", "bf16", "f32", "f16 ref", "f16"};
+    check_products(wf, x, rows, cols, y, what, 3);
+    check_products(wg, x, rows, cols, y + 3, what + 3, 2);
+    for (int i = 0; i < 5; i++)
+        free(y[i]);
     free(wb);
+    free(wh);
     free(wf);
+    free(wg);
     free(x);
-    free(y0);
-    free(y1);
-    free(y2);
 }
 END_TEST
 
