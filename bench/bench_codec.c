@@ -111,6 +111,9 @@ static int fixture(const char *dense_dir, const char *helix_dir)
         hxq_module_free(&m);
         free(idx);
     }
+    double mean_ours = 0.0;
+    for (int64_t i = 0; i < n; i++)
+        mean_ours += ours[i] / (double)n;
     qsort(ours, (size_t)n, sizeof(double), cmp_double);
     qsort(ref, (size_t)n, sizeof(double), cmp_double);
     qsort(gain, (size_t)n, sizeof(double), cmp_double);
@@ -119,8 +122,8 @@ static int fixture(const char *dense_dir, const char *helix_dir)
     printf("floor (LUT pass)      %8.3f ms\n", t_floor * 1e3);
     printf("encode, all matrices  %8.3f ms  %6.2fx floor  (%.3f ms per matrix)\n",
            t_enc * 1e3, t_enc / t_floor, t_enc * 1e3 / (double)n);
-    printf("snr dB   ours      min %.2f  median %.2f  max %.2f\n", ours[0], ours[n / 2],
-           ours[n - 1]);
+    printf("snr dB   ours      min %.2f  median %.2f  max %.2f  mean %.4f\n", ours[0],
+           ours[n / 2], ours[n - 1], mean_ours);
     printf("snr dB   reference min %.2f  median %.2f  max %.2f\n", ref[0], ref[n / 2],
            ref[n - 1]);
     printf("gain dB  per matrix min %.2f  median %.2f  max %.2f\n", gain[0], gain[n / 2],

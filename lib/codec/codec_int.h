@@ -36,9 +36,6 @@ int codec_points_build(const char *name, const void *src, hxq_dtype dt, int64_t 
                        codec_points *out, hxq_error *err);
 void codec_points_free(codec_points *p);
 
-/* Point index of element i (of_bits lookup or binary search). */
-int64_t codec_point_of(const codec_points *p, const void *src, hxq_dtype dt, int64_t i);
-
 /* Value at 0-based rank r of the sorted elements (r < total). */
 double codec_points_rank(const codec_points *p, int64_t r);
 
@@ -72,21 +69,54 @@ int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, do
 double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take);
 
-/* Nearest codebook entry for ascending values: given the entry j chosen
- * for the previous (smaller or equal) value, returns the entry for x. The
- * entries are ascending, so the answer only moves right; a tie goes to the
- * lower index, and among equal entries to the first. Walking all n points
- * costs O(n + 256). */
-static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int j, double x)
+/* Nearest codebook entry for ascending values x, walking: *hi (0 before
+ * the first value) tracks the first entry >= x, which only moves right, so
+ * walking all n points costs O(n + 256). The answer is the entry of least
+ * distance |x - entry| computed in double, the lowest index on a tie
+ * (equal entries resolve to the first). Ties also come from rounding when
+ * the codebook spans a huge range (entries far below ulp(x) apart look
+ * equally distant), so the lower side is followed left while the distance
+ * stays equal; with ordinary ranges that loop stops at once. codec_pick
+ * decides given h = the first entry >= x. */
+static inline int codec_pick(const float cb[HXQ_CODEBOOK_SIZE], int h, double x)
 {
-    for (;;) {
-        int t = j + 1;
-        while (t < HXQ_CODEBOOK_SIZE && cb[t] == cb[j])
-            t++;
-        if (t == HXQ_CODEBOOK_SIZE || !(fabs(x - (double)cb[t]) < fabs(x - (double)cb[j])))
-            return j;
-        j = t;
+    if (h == 0)
+        return 0;
+    int lo = h - 1;
+    while (lo > 0 && cb[lo - 1] == cb[lo])
+        lo--;
+    double dl = x - (double)cb[lo];
+    if (h < HXQ_CODEBOOK_SIZE && (double)cb[h] - x < dl)
+        return h;
+    while (lo > 0 && x - (double)cb[lo - 1] == dl) {
+        lo--;
+        while (lo > 0 && cb[lo - 1] == cb[lo])
+            lo--;
     }
+    return lo;
+}
+
+static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int *hi, double x)
+{
+    int h = *hi;
+    while (h < HXQ_CODEBOOK_SIZE && (double)cb[h] < x)
+        h++;
+    *hi = h;
+    return codec_pick(cb, h, x);
+}
+
+/* The same answer for one value, by binary search (O(log 256)). */
+static inline int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double x)
+{
+    int lo = 0, hi = HXQ_CODEBOOK_SIZE; /* first entry >= x */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if ((double)cb[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return codec_pick(cb, lo, x);
 }
 
 #endif /* CODEC_INT_H */

@@ -68,9 +68,9 @@ static void enc_stats(const codec_points *p, const float *cb, const int64_t *tak
                       int64_t n_sidecar, hxq_matrix_stats *s)
 {
     double se = 0.0, sw = 0.0, sq = 0.0, swq = 0.0, maxe = 0.0;
-    int j = 0;
+    int j = 0, hi = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        j = codec_walk(cb, j, p->x[i]);
+        j = codec_walk(cb, &hi, p->x[i]);
         double x = p->x[i], c = cb[j];
         double kept = (double)(p->cnt[i] - take[i]), exact = (double)take[i];
         double d = x - c;
@@ -90,28 +90,28 @@ static void enc_stats(const codec_points *p, const float *cb, const int64_t *tak
 
 /* Writes indices and the sidecar (lowest positions first within a value). */
 static void enc_assign(const codec_points *p, const void *src, hxq_dtype dt, const float *cb,
-                       const int64_t *take, int64_t *left, uint8_t *lut, uint8_t *code,
-                       hxq_encoded *e)
+                       const int64_t *take, int64_t *left, int64_t *tpt, uint8_t *lut,
+                       uint8_t *code, hxq_encoded *e)
 {
-    int j = 0;
+    int j = 0, hi = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        j = codec_walk(cb, j, p->x[i]);
+        j = codec_walk(cb, &hi, p->x[i]);
         code[i] = (uint8_t)j;
         left[i] = take[i];
     }
     int64_t total = p->total, k = 0;
     if (p->of_bits) {
         const uint16_t *s = src;
-        uint8_t *mark = lut + 65536;
+        /* one table: the index, plus 256 when the value has sidecar elements */
+        uint16_t *tab = (uint16_t *)(void *)lut;
         for (int v = 0; v < 65536; v++) {
             int32_t pt = p->of_bits[v];
-            lut[v] = pt >= 0 ? code[pt] : 0;
-            mark[v] = pt >= 0 && take[pt] > 0;
+            tab[v] = pt >= 0 ? (uint16_t)(code[pt] | (take[pt] > 0 ? 256 : 0)) : 0;
         }
         for (int64_t i = 0; i < total; i++) {
-            uint16_t b = s[i];
-            e->indices[i] = lut[b];
-            if (mark[b]) {
+            uint16_t b = s[i], t = tab[b];
+            e->indices[i] = (uint8_t)t;
+            if (t > 255) {
                 int32_t pt = p->of_bits[b];
                 if (left[pt] > 0) {
                     left[pt]--;
@@ -122,13 +122,31 @@ static void enc_assign(const codec_points *p, const void *src, hxq_dtype dt, con
             }
         }
     } else {
+        /* F32: the index by binary search over the codebook; the point only
+         * for values that have sidecar elements (tpt: those points) */
+        int64_t nt = 0;
+        for (int64_t i = 0; i < p->n; i++)
+            if (take[i] > 0)
+                tpt[nt++] = i;
+        const float *f = src;
         for (int64_t i = 0; i < total; i++) {
-            int64_t pt = codec_point_of(p, src, dt, i);
-            e->indices[i] = code[pt];
-            if (left[pt] > 0) {
+            double x = f[i];
+            e->indices[i] = (uint8_t)codec_nearest(cb, x);
+            if (nt == 0 || x < p->x[tpt[0]] || x > p->x[tpt[nt - 1]])
+                continue;
+            int64_t lo = 0, up = nt - 1;
+            while (lo < up) {
+                int64_t mid = lo + (up - lo) / 2;
+                if (p->x[tpt[mid]] < x)
+                    lo = mid + 1;
+                else
+                    up = mid;
+            }
+            int64_t pt = tpt[lo];
+            if (p->x[pt] == x && left[pt] > 0) {
                 left[pt]--;
                 e->sidecar_pos[k] = i;
-                e->sidecar_val[k] = codec_src_f32(src, dt, i);
+                e->sidecar_val[k] = f[i];
                 k++;
             }
         }
@@ -162,7 +180,7 @@ int hxq_codec_encode(const char *name, const void *src, hxq_dtype dtype, int64_t
     uint8_t *lut = NULL, *code = NULL;
     if (rc != HXQ_OK)
         goto done;
-    take = hxq_alloc_array(2 * p.n, sizeof(int64_t));
+    take = hxq_alloc_array(3 * p.n, sizeof(int64_t));
     lut = hxq_alloc_array(2 * 65536 + p.n, 1);
     e.indices = hxq_alloc_array(total, 1);
     e.sidecar_pos = hxq_alloc_array(budget, sizeof(int64_t));
@@ -178,7 +196,7 @@ int hxq_codec_encode(const char *name, const void *src, hxq_dtype dtype, int64_t
         hxq_err_prefix(err, rc, "tensor '%s'", name);
         goto done;
     }
-    enc_assign(&p, src, dtype, e.codebook, take, left, lut, code, &e);
+    enc_assign(&p, src, dtype, e.codebook, take, left, take + 2 * p.n, lut, code, &e);
     enc_stats(&p, e.codebook, take, e.n_sidecar, &e.stats);
 done:
     free(take);

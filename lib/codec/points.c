@@ -27,34 +27,37 @@ static int bad_value(const char *name, const void *src, hxq_dtype dt, int64_t to
     return hxq_err(err, HXQ_ERR_FORMAT, "tensor '%s': non-finite value", name ? name : "?");
 }
 
+#define PT_COUNT(v) (h ? h[v] : (int64_t)h32[v])
+
 static int points16(const char *name, const uint16_t *src, hxq_dtype dt, int64_t total,
                     codec_points *out, hxq_error *err)
 {
+    /* 32-bit counts; 64-bit totals only for matrices over CHUNK elements */
     uint32_t *h32 = calloc(65536, sizeof(uint32_t));
-    int64_t *h = calloc(65536, sizeof(int64_t));
+    int64_t *h = total > CHUNK ? calloc(65536, sizeof(int64_t)) : NULL;
     int32_t *of = malloc(65536 * sizeof(int32_t));
-    if (!h32 || !h || !of)
+    if (!h32 || (total > CHUNK && !h) || !of)
         goto nomem;
     for (int64_t b = 0; b < total; b += CHUNK) {
         int64_t e = b + CHUNK < total ? b + CHUNK : total;
         for (int64_t i = b; i < e; i++)
             h32[src[i]]++;
-        for (int v = 0; v < 65536; v++) {
-            h[v] += h32[v];
-            h32[v] = 0;
-        }
+        if (h)
+            for (int v = 0; v < 65536; v++) {
+                h[v] += h32[v];
+                h32[v] = 0;
+            }
     }
-    free(h32);
-    h32 = NULL;
     int64_t n = 0;
     for (int v = 0; v < 65536; v++) {
         of[v] = -1;
-        if (h[v] && is_nonfinite16((uint16_t)v, dt)) {
+        if (PT_COUNT(v) && is_nonfinite16((uint16_t)v, dt)) {
+            free(h32);
             free(h);
             free(of);
             return bad_value(name, src, dt, total, err);
         }
-        n += h[v] != 0;
+        n += PT_COUNT(v) != 0;
     }
     out->x = hxq_alloc_array(n, sizeof(double));
     out->cnt = hxq_alloc_array(n, sizeof(int64_t));
@@ -64,23 +67,24 @@ static int points16(const char *name, const uint16_t *src, hxq_dtype dt, int64_t
     int64_t k = 0;
     for (int s = 0; s < 65536; s++) {
         int v = s < 32768 ? 0xffff - s : s - 32768;
-        if (!h[v])
+        if (!PT_COUNT(v))
             continue;
         double x = dt == HXQ_DT_BF16 ? hxq_bf16_to_f32((uint16_t)v)
                                      : hxq_f16_to_f32((uint16_t)v);
         if (k > 0 && out->x[k - 1] == x) { /* -0 and +0 */
-            out->cnt[k - 1] += h[v];
+            out->cnt[k - 1] += PT_COUNT(v);
             of[v] = (int32_t)(k - 1);
             continue;
         }
         out->x[k] = x;
-        out->cnt[k] = h[v];
+        out->cnt[k] = PT_COUNT(v);
         of[v] = (int32_t)k;
         k++;
     }
     out->n = k;
     out->total = total;
     out->of_bits = of;
+    free(h32);
     free(h);
     return HXQ_OK;
 nomem:
@@ -161,22 +165,6 @@ void codec_points_free(codec_points *p)
     free(p->cnt);
     free(p->of_bits);
     memset(p, 0, sizeof(*p));
-}
-
-int64_t codec_point_of(const codec_points *p, const void *src, hxq_dtype dt, int64_t i)
-{
-    if (p->of_bits)
-        return p->of_bits[((const uint16_t *)src)[i]];
-    double v = codec_src_f32(src, dt, i);
-    int64_t lo = 0, hi = p->n - 1;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (p->x[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
 }
 
 double codec_points_rank(const codec_points *p, int64_t r)

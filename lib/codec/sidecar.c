@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SC_LLOYD_ITERS 30
+#define SC_LLOYD_ITERS 10
 
 typedef struct sc_key {
     double k1, k2; /* sorted descending by k1, then k2 */
@@ -88,10 +88,10 @@ double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take)
 {
     double total = 0.0;
-    int j = 0;
+    int j = 0, hi = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int64_t c = p->cnt[i] - (take ? take[i] : 0);
-        j = codec_walk(cb, j, p->x[i]);
+        j = codec_walk(cb, &hi, p->x[i]);
         if (c > 0) {
             double d = p->x[i] - (double)cb[j];
             total += (double)c * d * d;
@@ -154,9 +154,9 @@ static void sc_select(const codec_points *p, sc_key *keys, int64_t budget, int64
 static void sc_select_error(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                             sc_key *keys, int64_t budget, int64_t *take)
 {
-    int j = 0;
+    int j = 0, hi = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        j = codec_walk(cb, j, p->x[i]);
+        j = codec_walk(cb, &hi, p->x[i]);
         double d = p->x[i] - (double)cb[j];
         keys[i] = (sc_key){d * d, fabs(p->x[i]), i};
     }

@@ -7,10 +7,16 @@
 #include <string.h>
 
 #define DP_VECTOR_MIN 4 /* windows at least this long use the argmin function */
+#define DP_KNUTH_WIDTH 32.0 /* mean Knuth window below which layers go by blocks */
 
 typedef int64_t (*dp_argmin_fn)(const double *a, const double *p1, const double *p0,
                                 int64_t start, int64_t end, double q1, double q0,
                                 double *best);
+
+typedef void (*dp_knuth_fn)(const double *a, const double *p0, const double *p1,
+                            const double *p2, const uint16_t *parg, int64_t parg_hi,
+                            int64_t ilo, int64_t ihi, int64_t jmin, double *cur,
+                            uint16_t *arg);
 
 /* For split point j of the previous layer, a[j] = D[m-1][j] - P2[j], so
  *   D[m-1][j] + cost(j, i) = a[j] + P2[i] - (P1[i] - P1[j])^2 / (P0[i] - P0[j]). */
@@ -18,6 +24,7 @@ typedef struct dp_ctx {
     const double *p0, *p1, *p2; /* prefix sums of w, w*d, w*d^2; d = x - mean */
     const double *a;            /* [n+1] from layer m-1                  */
     dp_argmin_fn argmin;
+    dp_knuth_fn knuth;
     double *cur;                /* D[m][0..n]                            */
     uint16_t *arg;              /* split point of layer m, [n+1]          */
     const uint16_t *parg;       /* split point of layer m-1 (lower bound) */
@@ -58,6 +65,41 @@ static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t j
         ilo = mid + 1;
         jlo = best_j;
     }
+}
+
+void kmeans_knuth_ref(const double *a, const double *p0, const double *p1, const double *p2,
+                      const uint16_t *parg, int64_t parg_hi, int64_t ilo, int64_t ihi,
+                      int64_t jmin, double *cur, uint16_t *arg)
+{
+    for (int64_t i0 = ihi; i0 >= ilo; i0 -= 4) {
+        int64_t lo, hi;
+        kmeans_knuth_window(parg, parg_hi, ilo, ihi, jmin, arg, i0, &lo, &hi);
+        for (int64_t i = i0; i > i0 - 4 && i >= ilo; i--) {
+            int64_t end = hi < i - 1 ? hi : i - 1, bj = lo;
+            double best = __builtin_inf();
+            for (int64_t j = lo; j <= end; j++) {
+                double s = p1[i] - p1[j];
+                double v = a[j] - s * s / (p0[i] - p0[j]);
+                if (v < best) {
+                    best = v;
+                    bj = j;
+                }
+            }
+            cur[i] = best + p2[i];
+            arg[i] = (uint16_t)bj;
+        }
+    }
+}
+
+/* Mean window length Knuth's bound would give layer m from the splits of
+ * layers m-1 (parg) and m-2 (pparg): it shrinks as clusters are added. */
+static double dp_knuth_width(const uint16_t *parg, const uint16_t *pparg, int64_t ilo,
+                             int64_t ihi, int64_t pphi)
+{
+    int64_t sum = 0;
+    for (int64_t i = ilo; i < ihi; i++)
+        sum += (int64_t)parg[i + 1] - (int64_t)pparg[i < pphi ? i : pphi] + 1;
+    return ihi > ilo ? (double)sum / (double)(ihi - ilo) : 0.0;
 }
 
 int kmeans_check_points(const double *x, const double *w, int64_t n, int strict,
@@ -120,7 +162,8 @@ int hxq_kmeans_optimal(const double *x, const double *w, int64_t n, int k, doubl
         return HXQ_OK;
     }
     int64_t n1 = n + 1;
-    double *buf = hxq_alloc_array(n1 * 5, sizeof(double));
+    int64_t sd = n1 + KMEANS_KNUTH_STEPS; /* padded: kmeans_knuth_avx2 reads ahead */
+    double *buf = hxq_alloc_array(sd * 5, sizeof(double));
     uint16_t *arg = hxq_alloc_array(n1 * k, sizeof(uint16_t));
     if (!buf || !arg) {
         free(buf);
@@ -128,8 +171,8 @@ int hxq_kmeans_optimal(const double *x, const double *w, int64_t n, int k, doubl
         return hxq_err(err, HXQ_ERR_NOMEM, "kmeans: out of memory for %lld points",
                        (long long)n);
     }
-    double *p0 = buf, *p1 = buf + n1, *p2 = buf + 2 * n1, *d = buf + 3 * n1,
-           *a = buf + 4 * n1;
+    memset(buf, 0, (size_t)(sd * 5) * sizeof(double));
+    double *p0 = buf, *p1 = buf + sd, *p2 = buf + 2 * sd, *d = buf + 3 * sd, *a = buf + 4 * sd;
     double sw = 0.0, swx = 0.0;
     for (int64_t i = 0; i < n; i++) {
         sw += w[i];
@@ -143,8 +186,10 @@ int hxq_kmeans_optimal(const double *x, const double *w, int64_t n, int k, doubl
         p1[i + 1] = p1[i] + w[i] * dx;
         p2[i + 1] = p2[i] + w[i] * dx * dx;
     }
-    dp_ctx c = {p0, p1, p2, a, hxq_cpu_has_avx2() ? kmeans_argmin_avx2 : kmeans_argmin_ref,
-                d, arg, NULL, 0};
+    int avx2 = hxq_cpu_has_avx2();
+    dp_ctx c = {p0, p1, p2, a, avx2 ? kmeans_argmin_avx2 : kmeans_argmin_ref,
+                avx2 ? kmeans_knuth_avx2 : kmeans_knuth_ref, d, arg, NULL, 0};
+    int knuth = 0;
     /* layer 1: one cluster over [0, i) */
     for (int64_t i = 1; i <= n; i++) {
         d[i] = dp_cost(&c, 0, i);
@@ -157,8 +202,16 @@ int hxq_kmeans_optimal(const double *x, const double *w, int64_t n, int k, doubl
         c.arg = arg + (int64_t)(m - 1) * n1;
         c.parg = m > 2 ? arg + (int64_t)(m - 2) * n1 : NULL;
         c.parg_hi = n - (k - m + 1);
-        /* D[m][i] is needed for i in [m, n - (k - m)] */
-        dp_solve(&c, m, n - (k - m), m - 1, n - 1);
+        /* D[m][i] is needed for i in [m, n - (k - m)]. Early layers have
+         * wide windows (divide and conquer is O(n log n)); once Knuth's
+         * windows of the previous layer are short, rows go four at a time. */
+        if (!knuth && m > 3)
+            knuth = dp_knuth_width(c.arg - n1, c.arg - 2 * n1, m - 1, n - (k - m + 1),
+                                   n - (k - m + 2)) < DP_KNUTH_WIDTH;
+        if (knuth)
+            c.knuth(a, p0, p1, p2, c.parg, c.parg_hi, m, n - (k - m), m - 1, d, c.arg);
+        else
+            dp_solve(&c, m, n - (k - m), m - 1, n - 1);
     }
     double total = d[n] > 0.0 ? d[n] : 0.0;
     int64_t st[HXQ_KMEANS_MAX_K];

@@ -7,9 +7,10 @@
  * the 1-D dynamic program
  *     D[m][i] = min_{j < i} D[m-1][j] + cost(j, i)
  * (cost(j, i) = weighted squared error of points [j, i) about their mean).
- * The cost satisfies the quadrangle inequality, so the split points of a
- * layer are monotone and each layer is solved by divide and conquer in
- * O(n log n): O(k n log n) in all, deterministic and exact up to the
+ * The cost satisfies the quadrangle inequality, so the split points are
+ * monotone: early layers are solved by divide and conquer in O(n log n),
+ * later ones (short windows) by Knuth's bound J[m-1][i] <= J[m][i] <=
+ * J[m][i+1], four rows at a time. Deterministic and exact up to the
  * rounding of the double-precision prefix sums (taken about the weighted
  * mean, which keeps cancellation small).
  *

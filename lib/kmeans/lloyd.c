@@ -36,19 +36,47 @@ double hxq_kmeans_cost(const double *x, const double *w, int64_t n, const double
     return total;
 }
 
-/* First point index in [lo, n) whose nearest centre is above c. */
-static int64_t lloyd_bound(const double *x, int64_t lo, int64_t n, const double *centers,
-                           int k, int c)
+/* Nearest centre of x given j, the nearest centre of a smaller or equal
+ * point (first of its equal group): the answer only moves right, ties and
+ * equal centres resolve as in hxq_kmeans_nearest(). */
+static inline int lloyd_walk(const double *centers, int k, int j, double x)
 {
-    int64_t hi = n;
-    while (lo < hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (hxq_kmeans_nearest(centers, k, x[mid]) > c)
-            hi = mid;
-        else
-            lo = mid + 1;
+    for (;;) {
+        int t = j + 1;
+        while (t < k && centers[t] == centers[j])
+            t++;
+        if (t == k || !(fabs(x - centers[t]) < fabs(x - centers[j])))
+            return j;
+        j = t;
     }
-    return lo;
+}
+
+/* ends[c] = first point whose nearest centre is above c (x sorted): one
+ * walk over the points, O(n + k). */
+static void lloyd_ends(const double *x, int64_t n, const double *centers, int k, int64_t *ends)
+{
+    int j = 0, c = 0;
+    for (int64_t i = 0; i < n; i++) {
+        j = lloyd_walk(centers, k, j, x[i]);
+        while (c < j)
+            ends[c++] = i;
+    }
+    while (c < k)
+        ends[c++] = n;
+}
+
+/* hxq_kmeans_cost() for sorted points, by the same walk. */
+static double lloyd_cost(const double *x, const double *w, int64_t n, const double *centers,
+                         int k)
+{
+    double total = 0.0;
+    int j = 0;
+    for (int64_t i = 0; i < n; i++) {
+        j = lloyd_walk(centers, k, j, x[i]);
+        double d = x[i] - centers[j];
+        total += w[i] * d * d;
+    }
+    return total;
 }
 
 static void lloyd_sort(double *c, int k)
@@ -86,10 +114,11 @@ int hxq_kmeans_lloyd(const double *x, const double *w, int64_t n, int k, int ite
     }
     for (int it = 0; it < iters; it++) {
         double next[HXQ_KMEANS_MAX_K];
-        int64_t lo = 0;
+        int64_t lo = 0, ends[HXQ_KMEANS_MAX_K];
+        lloyd_ends(x, n, centers, k, ends);
         int moved = 0;
         for (int c = 0; c < k; c++) {
-            int64_t hi = c + 1 < k ? lloyd_bound(x, lo, n, centers, k, c) : n;
+            int64_t hi = ends[c];
             next[c] = centers[c];
             if (hi > lo) {
                 double a, b;
@@ -122,7 +151,7 @@ int hxq_kmeans_lloyd(const double *x, const double *w, int64_t n, int k, int ite
             break;
     }
     if (cost)
-        *cost = hxq_kmeans_cost(x, w, n, centers, k);
+        *cost = lloyd_cost(x, w, n, centers, k);
     free(p);
     return HXQ_OK;
 }

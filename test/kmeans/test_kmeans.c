@@ -95,6 +95,51 @@ static double plain_dp(const double *x, const double *w, int n, int k)
     return r;
 }
 
+/* Plain DP with prefix sums about the mean, O(k n^2): an oracle for
+ * medium sets (no monotonicity used). */
+static double plain_dp_fast(const double *x, const double *w, int n, int k)
+{
+    double *p = malloc(sizeof(double) * (size_t)(n + 1) * 3);
+    double *d = malloc(sizeof(double) * (size_t)(n + 1) * 2);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_ptr_nonnull(d);
+    double *p0 = p, *p1 = p + n + 1, *p2 = p + 2 * (n + 1), *prev = d, *cur = d + n + 1;
+    double sw = 0.0, swx = 0.0;
+    for (int i = 0; i < n; i++) {
+        sw += w[i];
+        swx += w[i] * x[i];
+    }
+    p0[0] = p1[0] = p2[0] = 0.0;
+    for (int i = 0; i < n; i++) {
+        double dx = x[i] - swx / sw;
+        p0[i + 1] = p0[i] + w[i];
+        p1[i + 1] = p1[i] + w[i] * dx;
+        p2[i + 1] = p2[i] + w[i] * dx * dx;
+    }
+    for (int i = 0; i <= n; i++)
+        prev[i] = i == 0 ? 0.0 : INFINITY;
+    for (int m = 1; m <= k; m++) {
+        for (int i = 0; i <= n; i++) {
+            double best = INFINITY;
+            for (int j = m - 1; j < i; j++) {
+                double s1 = p1[i] - p1[j];
+                double c = (p2[i] - p2[j]) - s1 * s1 / (p0[i] - p0[j]);
+                double v = prev[j] + (c > 0.0 ? c : 0.0);
+                if (v < best)
+                    best = v;
+            }
+            cur[i] = best;
+        }
+        double *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    double r = prev[n];
+    free(p);
+    free(d);
+    return r;
+}
+
 static int close_to(double a, double b, double scale)
 {
     return fabs(a - b) <= 1e-9 * scale + 1e-300;
@@ -148,6 +193,38 @@ START_TEST(test_matches_plain_dp_with_ties)
         ck_assert_msg(close_to(cost, ref, seg_cost(x, w, 0, n)), "n %d k %d: %.17g vs %.17g",
                       n, k, cost, ref);
     }
+}
+END_TEST
+
+/* Sets large enough that most layers go by blocks of four rows. */
+START_TEST(test_matches_plain_dp_medium)
+{
+    uint64_t s = 11;
+    int n = 500;
+    double *x = malloc(sizeof(double) * (size_t)n), *w = malloc(sizeof(double) * (size_t)n);
+    double c[256];
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(w);
+    int ks[] = {24, 100, 250};
+    for (int trial = 0; trial < 6; trial++) {
+        int k = ks[trial % 3];
+        if (trial < 3) { /* equally spaced, equal weights: many equal costs */
+            for (int i = 0; i < n; i++) {
+                x[i] = i;
+                w[i] = 1.0;
+            }
+        } else {
+            make_points(&s, n, 1, x, w);
+        }
+        double cost;
+        ck_assert_int_eq(hxq_kmeans_optimal(x, w, n, k, c, NULL, &cost, NULL), HXQ_OK);
+        double ref = plain_dp_fast(x, w, n, k);
+        ck_assert_msg(close_to(cost, ref, seg_cost(x, w, 0, n)), "n %d k %d: %.17g vs %.17g",
+                      n, k, cost, ref);
+        ck_assert(close_to(hxq_kmeans_cost(x, w, n, c, k), ref, seg_cost(x, w, 0, n)));
+    }
+    free(x);
+    free(w);
 }
 END_TEST
 
@@ -287,6 +364,48 @@ START_TEST(test_avx2_argmin_matches_scalar)
 }
 END_TEST
 
+START_TEST(test_avx2_knuth_matches_scalar)
+{
+    if (!hxq_cpu_has_avx2())
+        return;
+    enum { N = 300, PAD = N + KMEANS_KNUTH_STEPS };
+    uint64_t s = 17;
+    double a[PAD], p0[PAD], p1[PAD], p2[PAD], c1[PAD], c2[PAD];
+    uint16_t parg[PAD], g1[PAD], g2[PAD];
+    for (int trial = 0; trial < 200; trial++) {
+        double acc = 0.0;
+        for (int j = 0; j < PAD; j++) {
+            acc += 0.5 + unit(&s);
+            p0[j] = acc;
+            p1[j] = trial % 4 == 1 ? 0.0 : unit(&s) - 0.5;
+            p2[j] = unit(&s);
+            /* coarse values make exact ties common */
+            a[j] = trial % 2 ? floor(8.0 * unit(&s)) : unit(&s);
+        }
+        int64_t jmin = 1 + (int64_t)(rng(&s) % 5), ilo = jmin + 1 + (int64_t)(rng(&s) % 4);
+        if (ilo < 4)
+            ilo = 4;
+        int64_t ihi = ilo + (int64_t)(rng(&s) % (uint64_t)(N - ilo - 1));
+        int64_t parg_hi = ihi - 1, step = 1 + (int64_t)(rng(&s) % 40), lb = jmin;
+        for (int64_t i = 0; i < PAD; i++) { /* nondecreasing lower bounds, <= i - 1 */
+            if (i > 0 && rng(&s) % 3 == 0)
+                lb += (int64_t)(rng(&s) % 3);
+            int64_t v = i - 1 - (int64_t)(rng(&s) % (uint64_t)step);
+            parg[i] = (uint16_t)(v > lb ? lb : v < jmin ? jmin : v);
+        }
+        memset(g1, 0, sizeof(g1));
+        memset(g2, 0, sizeof(g2));
+        kmeans_knuth_ref(a, p0, p1, p2, parg, parg_hi, ilo, ihi, jmin, c1, g1);
+        kmeans_knuth_avx2(a, p0, p1, p2, parg, parg_hi, ilo, ihi, jmin, c2, g2);
+        for (int64_t i = ilo; i <= ihi; i++) {
+            ck_assert_int_eq(g1[i], g2[i]);
+            ck_assert_mem_eq(&c1[i], &c2[i], sizeof(double));
+            ck_assert_int_lt(g1[i], i);
+        }
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("kmeans");
@@ -294,12 +413,14 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_matches_brute_force);
     tcase_add_test(tc, test_matches_plain_dp_with_ties);
+    tcase_add_test(tc, test_matches_plain_dp_medium);
     tcase_add_test(tc, test_never_worse_than_lloyd);
     tcase_add_test(tc, test_degenerate_inputs);
     tcase_add_test(tc, test_invalid_inputs);
     tcase_add_test(tc, test_nearest_ties_to_lower);
     tcase_add_test(tc, test_lloyd_converges_on_two_groups);
     tcase_add_test(tc, test_avx2_argmin_matches_scalar);
+    tcase_add_test(tc, test_avx2_knuth_matches_scalar);
     suite_add_tcase(s, tc);
     return s;
 }
