@@ -81,3 +81,34 @@ const char *hxq_test_bin(void)
     const char *b = getenv("HXQ_BIN");
     return b && *b ? b : "build/hxq";
 }
+
+int32_t *hxq_test_ids_of(const hxq_tensor *t)
+{
+    ck_assert_int_eq(t->dtype, HXQ_DT_I64);
+    int32_t *ids = malloc((size_t)t->nelem * sizeof(int32_t));
+    ck_assert_ptr_nonnull(ids);
+    for (int64_t i = 0; i < t->nelem; i++) {
+        int64_t v;
+        memcpy(&v, (const char *)t->data + 8 * i, 8);
+        ids[i] = (int32_t)v;
+    }
+    return ids;
+}
+
+int32_t hxq_test_argmax(const float *x, int64_t n)
+{
+    int64_t b = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[b])
+            b = i;
+    return (int32_t)b;
+}
+
+double hxq_test_json_num(const char *text, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\": ", key);
+    const char *p = strstr(text, pat);
+    ck_assert_msg(p != NULL, "no %s in %s", key, text);
+    return strtod(p + strlen(pat), NULL);
+}

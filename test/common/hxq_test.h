@@ -7,6 +7,7 @@
 #define HXQ_TEST_H
 
 #include <check.h>
+#include "hxq_io.h"
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -36,6 +37,16 @@ int hxq_test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Path of the hxq binary under test ($HXQ_BIN, default build/hxq). */
 const char *hxq_test_bin(void);
+
+/* The I64 ids of a golden tensor as int32 (malloc'd; the caller frees). */
+int32_t *hxq_test_ids_of(const hxq_tensor *t);
+
+/* Index of the largest of x[0..n), the first on ties. */
+int32_t hxq_test_argmax(const float *x, int64_t n);
+
+/* The number after "key": in a small JSON text (hxq --json output); fails
+ * the test when the key is absent. */
+double hxq_test_json_num(const char *text, const char *key);
 
 #define HXQ_TEST_MAIN(suite_fn) \
     int main(void) { return hxq_test_run(suite_fn()); }

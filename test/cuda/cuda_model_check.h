@@ -14,28 +14,6 @@
 
 #define TOL 1e-3
 
-static int32_t *ids_of(const hxq_tensor *t)
-{
-    ck_assert_int_eq(t->dtype, HXQ_DT_I64);
-    int32_t *ids = malloc((size_t)t->nelem * sizeof(int32_t));
-    ck_assert_ptr_nonnull(ids);
-    for (int64_t i = 0; i < t->nelem; i++) {
-        int64_t v;
-        memcpy(&v, (const char *)t->data + 8 * i, 8);
-        ids[i] = (int32_t)v;
-    }
-    return ids;
-}
-
-static int32_t argmax(const float *x, int64_t n)
-{
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 static void expect_close(const float *got, const float *want, int64_t n, const char *what,
                          const char *prompt)
 {
@@ -82,7 +60,7 @@ static void cuda_check_model(const char *dir, const char *gpath, int64_t max_bat
         snprintf(name, sizeof(name), "%s.greedy32", prompt);
         const hxq_tensor *tgr = hxq_st_find(g, name);
         ck_assert_ptr_nonnull(tgr);
-        int32_t *ids = ids_of(tid), *greedy = ids_of(tgr);
+        int32_t *ids = hxq_test_ids_of(tid), *greedy = hxq_test_ids_of(tgr);
         const int64_t T = tid->nelem;
         float *lc = malloc((size_t)(T * V) * sizeof(float));
         float *lg = malloc((size_t)(T * V) * sizeof(float));
@@ -110,14 +88,14 @@ static void cuda_check_model(const char *dir, const char *gpath, int64_t max_bat
         }
         /* greedy: 32 one-token steps after the prompt */
         float *last = lg + (T - 1) * V;
-        int32_t next = argmax(last, V);
+        int32_t next = hxq_test_argmax(last, V);
         for (int s = 0; s < 32; s++) {
             ck_assert_msg(next == greedy[s], "%s greedy step %d: cuda %d, golden %d", prompt, s,
                           next, greedy[s]);
             hxq_forward_out od = {lg, 0, NULL, NULL};
             ck_assert_msg(hxq_engine_forward(gpu, &next, 1, &od, &err) == HXQ_OK, "%s",
                           err.msg);
-            next = argmax(lg, V);
+            next = hxq_test_argmax(lg, V);
         }
         free(ids);
         free(greedy);

@@ -184,16 +184,6 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
-/* Reads a number after "key": in a small JSON text. */
-static double json_num(const char *text, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": ", key);
-    const char *p = strstr(text, pat);
-    ck_assert_msg(p != NULL, "no %s in %s", key, text);
-    return strtod(p + strlen(pat), NULL);
-}
-
 /* The golden validation nll through `hxq eval`: the text from byte
  * 1,003,857 of tinyshakespeare.txt, 64 windows of 256 tokens. */
 START_TEST(cli_eval_matches_golden_nll)
@@ -208,9 +198,9 @@ START_TEST(cli_eval_matches_golden_nll)
     size_t len;
     char *out = (char *)hxq_test_read_file(path, &len);
     ck_assert_ptr_nonnull(out);
-    double nll = json_num(out, "nll");
+    double nll = hxq_test_json_num(out, "nll");
     ck_assert_msg(fabs(nll - 4.190974) < 1e-4, "nll %.6f, golden 4.190974", nll);
-    ck_assert_int_eq((int)json_num(out, "positions"), 16384);
+    ck_assert_int_eq((int)hxq_test_json_num(out, "positions"), 16384);
     free(out);
     /* usage and input errors */
     ck_assert_int_eq(hxq_test_sh("%s eval %s 2>/dev/null", hxq_test_bin(), HXQ_FIXTURE_DENSE), 2);

@@ -33,28 +33,6 @@ static double max_diff(const float *a, const hxq_tensor *t)
     return d;
 }
 
-static int32_t *ids_of(const hxq_tensor *t)
-{
-    ck_assert_int_eq(t->dtype, HXQ_DT_I64);
-    int32_t *ids = malloc((size_t)t->nelem * sizeof(int32_t));
-    ck_assert_ptr_nonnull(ids);
-    for (int64_t i = 0; i < t->nelem; i++) {
-        int64_t v;
-        memcpy(&v, (const char *)t->data + 8 * i, 8);
-        ids[i] = (int32_t)v;
-    }
-    return ids;
-}
-
-static int32_t argmax(const float *x, int64_t n)
-{
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
 /* Compares every public prompt of golden file gpath with the model in
  * dir: logits, greedy tokens, and with probes hidden states and router
  * logits. */
@@ -79,7 +57,7 @@ static void check_model(const char *dir, const char *gpath, int probes, int thre
             break;
         const hxq_tensor *tid = golden(g, prompt, "ids");
         int64_t T = tid->nelem;
-        int32_t *ids = ids_of(tid);
+        int32_t *ids = hxq_test_ids_of(tid);
         float *logits = malloc((size_t)(T * V) * sizeof(float));
         float *hidden = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
         float *router = malloc((size_t)(NL * T * E) * sizeof(float));
@@ -104,14 +82,14 @@ static void check_model(const char *dir, const char *gpath, int probes, int thre
         }
         {
             /* greedy: 32 argmax steps, decoding one token at a time */
-            int32_t *want = ids_of(golden(g, prompt, "greedy32"));
-            int32_t next = argmax(logits + (T - 1) * V, V);
+            int32_t *want = hxq_test_ids_of(golden(g, prompt, "greedy32"));
+            int32_t next = hxq_test_argmax(logits + (T - 1) * V, V);
             hxq_forward_out last = {logits, 0, NULL, NULL};
             for (int i = 0; i < 32; i++) {
                 ck_assert_msg(next == want[i], "%s %s: greedy step %d: %d, want %d", dir,
                               prompt, i, next, want[i]);
                 ck_assert(hxq_engine_forward(e, &next, 1, &last, &err) == HXQ_OK);
-                next = argmax(logits, V);
+                next = hxq_test_argmax(logits, V);
             }
             free(want);
         }

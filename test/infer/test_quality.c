@@ -12,15 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static double json_num(const char *text, const char *key)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": ", key);
-    const char *p = strstr(text, pat);
-    ck_assert_msg(p != NULL, "no %s in %s", key, text);
-    return strtod(p + strlen(pat), NULL);
-}
-
 START_TEST(compressed_beats_reference_and_q8_0)
 {
     char *dir = hxq_test_tmpdir("quality");
@@ -41,9 +32,9 @@ START_TEST(compressed_beats_reference_and_q8_0)
     snprintf(path, sizeof(path), "%s/out.json", dir);
     char *out = (char *)hxq_test_read_file(path, NULL);
     ck_assert_ptr_nonnull(out);
-    ck_assert_int_eq((int)json_num(out, "positions"), 16384);
-    double kl = json_num(out, "kl"), top1 = json_num(out, "top1_agree");
-    double ref_nll = json_num(out, "ref_nll");
+    ck_assert_int_eq((int)hxq_test_json_num(out, "positions"), 16384);
+    double kl = hxq_test_json_num(out, "kl"), top1 = hxq_test_json_num(out, "top1_agree");
+    double ref_nll = hxq_test_json_num(out, "ref_nll");
     ck_assert_msg(fabs(ref_nll - 4.190974) < 1e-4, "dense nll %.6f", ref_nll);
     ck_assert_msg(kl > 0 && kl < 7.9e-5, "KL %.3g is not below llama.cpp Q8_0's 7.9e-5", kl);
     ck_assert_msg(top1 > 0.9945, "top-1 agreement %.4f is not above Q8_0's 99.45%%", top1);
