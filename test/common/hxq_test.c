@@ -39,11 +39,13 @@ uint8_t *hxq_test_read_file(const char *path, size_t *len)
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc(n > 0 ? (size_t)n : 1);
+    uint8_t *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
     if (buf && n > 0 && fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         buf = NULL;
     }
+    if (buf)
+        buf[n] = 0;                   /* text files can be used as C strings */
     fclose(f);
     if (buf && len)
         *len = (size_t)n;

@@ -24,7 +24,9 @@ char *hxq_test_tmpdir(const char *tag);
 /* rm -rf of a test directory (only paths made by hxq_test_tmpdir). */
 void hxq_test_rmtree(const char *path);
 
-/* Reads a whole file; *len receives its size. NULL on failure. */
+/* Reads a whole file; *len receives its size. The buffer holds a NUL after
+ * the last byte, so a text file can be parsed as a C string. NULL on
+ * failure. */
 uint8_t *hxq_test_read_file(const char *path, size_t *len);
 
 /* Writes a whole file; 0 on success. */
