@@ -133,6 +133,7 @@ cuda-check:
 DEMO_OUT ?= $(BUILD)/demo/tiny-olmoe-hxq
 demo: $(HXQ)
 	@echo "== compress the bundled tiny OLMoE (BF16, 3 shards) to HXQ"
+	@mkdir -p $(dir $(DEMO_OUT))
 	$(HXQ) compress models/tiny-olmoe $(DEMO_OUT) --force
 	@echo "== verify the folder against its receipts and its source"
 	$(HXQ) verify $(DEMO_OUT) --source models/tiny-olmoe
@@ -199,5 +200,7 @@ fuzz: $(FUZZ_BIN)
 	        test/fuzz/corpus/$$n >$$log 2>&1; rc=$$?; \
 	    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' $$log; \
 	    if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; done
+
+.SECONDARY: $(TEST_SUPPORT_OBJ)
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)

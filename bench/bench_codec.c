@@ -3,7 +3,11 @@
  * expert matrix), single thread, split into histogram / fit / sidecar /
  * assign, and the ratio to a memory-bound floor measured in the same run
  * (one pass reading the matrix and writing indices through a fixed LUT).
- * Usage: bench_codec [rows cols reps] */
+ * With --fixture, encodes every compressed module of a reference HXQ
+ * folder from its dense source and reports time and SNR against the
+ * reference's own tensors.
+ * Usage: bench_codec [rows cols reps]
+ *        bench_codec --fixture <dense dir> <reference hxq dir> */
 #include "codec_int.h"
 
 #include <math.h>
@@ -49,8 +53,91 @@ static uint16_t sample(uint64_t *s)
     return hxq_f32_to_bf16((float)(0.02 * z / sqrt(chi / 4.0)));
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int fixture(const char *dense_dir, const char *helix_dir)
+{
+    hxq_ckpt *dense, *helix;
+    hxq_qconfig q;
+    hxq_error err;
+    if (hxq_ckpt_open(dense_dir, &dense, &err) || hxq_ckpt_open(helix_dir, &helix, &err) ||
+        hxq_qconfig_load(helix_dir, &q, &err)) {
+        fprintf(stderr, "bench_codec: %s\n", err.msg);
+        return 1;
+    }
+    int64_t n = q.n_modules, elems = 0;
+    double *ours = calloc((size_t)n, sizeof(double)), *ref = calloc((size_t)n, sizeof(double));
+    double *gain = calloc((size_t)n, sizeof(double));
+    uint8_t lut[65536];
+    for (int v = 0; v < 65536; v++)
+        lut[v] = (uint8_t)(v >> 8);
+    double t_enc = 0.0, t_floor = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        char name[512];
+        snprintf(name, sizeof(name), "%s.weight", q.modules[i]);
+        const hxq_tensor *w = hxq_ckpt_find(dense, name);
+        hxq_module m;
+        if (!w || w->dtype != HXQ_DT_BF16 || w->ndim != 2 ||
+            hxq_module_load(helix, q.modules[i], q.packed12, &m, &err)) {
+            fprintf(stderr, "bench_codec: %s: cannot load\n", name);
+            return 1;
+        }
+        uint8_t *idx = malloc((size_t)w->nelem);
+        const uint16_t *src = w->data;
+        double t0 = cpu_now();
+        for (int64_t p = 0; p < w->nelem; p++)
+            idx[p] = lut[src[p]];
+        double t1 = cpu_now();
+        hxq_encoded e;
+        if (!idx || hxq_codec_encode(name, w->data, w->dtype, w->shape[0], w->shape[1], NULL, &e,
+                                     &err)) {
+            fprintf(stderr, "bench_codec: %s\n", err.msg);
+            return 1;
+        }
+        double t2 = cpu_now();
+        hxq_matrix_stats rs;
+        hxq_codec_stats(w->data, w->dtype, &m.m, &rs, NULL);
+        t_floor += t1 - t0;
+        t_enc += t2 - t1;
+        elems += w->nelem;
+        ours[i] = e.stats.snr_db;
+        ref[i] = rs.snr_db;
+        gain[i] = ours[i] - ref[i];
+        hxq_encoded_free(&e);
+        hxq_module_free(&m);
+        free(idx);
+    }
+    qsort(ours, (size_t)n, sizeof(double), cmp_double);
+    qsort(ref, (size_t)n, sizeof(double), cmp_double);
+    qsort(gain, (size_t)n, sizeof(double), cmp_double);
+    printf("fixture %s: %lld matrices, %lld elements\n", dense_dir, (long long)n,
+           (long long)elems);
+    printf("floor (LUT pass)      %8.3f ms\n", t_floor * 1e3);
+    printf("encode, all matrices  %8.3f ms  %6.2fx floor  (%.3f ms per matrix)\n",
+           t_enc * 1e3, t_enc / t_floor, t_enc * 1e3 / (double)n);
+    printf("snr dB   ours      min %.2f  median %.2f  max %.2f\n", ours[0], ours[n / 2],
+           ours[n - 1]);
+    printf("snr dB   reference min %.2f  median %.2f  max %.2f\n", ref[0], ref[n / 2],
+           ref[n - 1]);
+    printf("gain dB  per matrix min %.2f  median %.2f  max %.2f\n", gain[0], gain[n / 2],
+           gain[n - 1]);
+    free(ours);
+    free(ref);
+    free(gain);
+    hxq_qconfig_free(&q);
+    hxq_ckpt_close(dense);
+    hxq_ckpt_close(helix);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && !strcmp(argv[1], "--fixture"))
+        return fixture(argv[2], argv[3]);
     int64_t rows = argc > 2 ? atoll(argv[1]) : 2048, cols = argc > 2 ? atoll(argv[2]) : 1024;
     int reps = argc > 3 ? atoi(argv[3]) : 5;
     int64_t total = rows * cols;

@@ -18,7 +18,7 @@ static const char usage[] =
     "larger), norms near 1. config.json comes from --config-from with the sizes\n"
     "replaced; tokenizer files from there too, tokenizer.json from --tokenizer.\n\n"
     "options:\n"
-    "  --layers N           decoder layers (4; ~0.94 GB each at full width)\n"
+    "  --layers N           decoder layers (4; ~0.84 GB each at full width)\n"
     "  --hidden N           hidden size (2048)\n"
     "  --intermediate N     per-expert intermediate size (1024)\n"
     "  --experts N          experts per layer (64)\n"

@@ -26,10 +26,10 @@ int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /* Prints "hxq <cmd>: <message>" for err to stderr and returns the exit code
  * for its status. */

@@ -6,6 +6,8 @@
 #include "hxq_codec.h"
 #include "hxq_kmeans.h"
 
+#include <math.h>
+
 /* The distinct finite values of a matrix with their counts, ascending.
  * For 16-bit sources of_bits maps every bit pattern to its point (-1 when
  * absent); +0 and -0 share one point. */
@@ -70,7 +72,21 @@ int codec_sidecar_plan(const codec_points *p, int64_t budget, double band_lo, do
 double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take);
 
-/* Index of the codebook entry nearest to v (ties to the lower index). */
-int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double v);
+/* Nearest codebook entry for ascending values: given the entry j chosen
+ * for the previous (smaller or equal) value, returns the entry for x. The
+ * entries are ascending, so the answer only moves right; a tie goes to the
+ * lower index, and among equal entries to the first. Walking all n points
+ * costs O(n + 256). */
+static inline int codec_walk(const float cb[HXQ_CODEBOOK_SIZE], int j, double x)
+{
+    for (;;) {
+        int t = j + 1;
+        while (t < HXQ_CODEBOOK_SIZE && cb[t] == cb[j])
+            t++;
+        if (t == HXQ_CODEBOOK_SIZE || !(fabs(x - (double)cb[t]) < fabs(x - (double)cb[j])))
+            return j;
+        j = t;
+    }
+}
 
 #endif /* CODEC_INT_H */

@@ -68,8 +68,10 @@ static void enc_stats(const codec_points *p, const float *cb, const int64_t *tak
                       int64_t n_sidecar, hxq_matrix_stats *s)
 {
     double se = 0.0, sw = 0.0, sq = 0.0, swq = 0.0, maxe = 0.0;
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        double x = p->x[i], c = cb[codec_nearest(cb, x)];
+        j = codec_walk(cb, j, p->x[i]);
+        double x = p->x[i], c = cb[j];
         double kept = (double)(p->cnt[i] - take[i]), exact = (double)take[i];
         double d = x - c;
         se += kept * d * d;
@@ -91,8 +93,10 @@ static void enc_assign(const codec_points *p, const void *src, hxq_dtype dt, con
                        const int64_t *take, int64_t *left, uint8_t *lut, uint8_t *code,
                        hxq_encoded *e)
 {
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        code[i] = (uint8_t)codec_nearest(cb, p->x[i]);
+        j = codec_walk(cb, j, p->x[i]);
+        code[i] = (uint8_t)j;
         left[i] = take[i];
     }
     int64_t total = p->total, k = 0;

@@ -10,26 +10,6 @@
 #define FIT_BINS HXQ_KMEANS_MAX_POINTS
 #define FIT_POLISH_ITERS 50
 
-int codec_nearest(const float cb[HXQ_CODEBOOK_SIZE], double v)
-{
-    int lo = 0, hi = HXQ_CODEBOOK_SIZE; /* first entry >= v */
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if ((double)cb[mid] < v)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == HXQ_CODEBOOK_SIZE)
-        return HXQ_CODEBOOK_SIZE - 1;
-    if (lo == 0)
-        return 0;
-    int lower = lo - 1;
-    while (lower > 0 && cb[lower - 1] == cb[lower])
-        lower--;
-    return (v - (double)cb[lower] <= (double)cb[lo] - v) ? lower : lo;
-}
-
 /* Equal-count bins over the remaining elements: each bin is a run of
  * consecutive points, its value the weighted mean. */
 static int64_t fit_bins(const double *x, const double *w, int64_t n, double total, double *bx,
@@ -94,6 +74,17 @@ static int fit_remaining(const codec_points *p, const int64_t *take, double **xo
     return HXQ_OK;
 }
 
+/* Frees the point arrays and, on success, rounds the centres into cb. */
+static int fit_store(double *x, int rc, const double *centers, float cb[HXQ_CODEBOOK_SIZE])
+{
+    free(x);
+    if (rc != HXQ_OK)
+        return rc;
+    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
+        cb[c] = (float)centers[c];
+    return HXQ_OK;
+}
+
 int codec_refine(const codec_points *p, const int64_t *take, int iters,
                  float cb[HXQ_CODEBOOK_SIZE], hxq_error *err)
 {
@@ -103,12 +94,7 @@ int codec_refine(const codec_points *p, const int64_t *take, int iters,
     for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
         centers[c] = cb[c];
     int rc = hxq_kmeans_lloyd(x, w, n, HXQ_CODEBOOK_SIZE, iters, centers, NULL, err);
-    free(x);
-    if (rc != HXQ_OK)
-        return rc;
-    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
-        cb[c] = (float)centers[c];
-    return HXQ_OK;
+    return fit_store(x, rc, centers, cb);
 }
 
 int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_SIZE],
@@ -135,10 +121,5 @@ int codec_fit(const codec_points *p, const int64_t *take, float cb[HXQ_CODEBOOK_
             rc = hxq_kmeans_lloyd(x, w, n, HXQ_CODEBOOK_SIZE, FIT_POLISH_ITERS, centers,
                                   NULL, err);
     }
-    free(x);
-    if (rc != HXQ_OK)
-        return rc;
-    for (int c = 0; c < HXQ_CODEBOOK_SIZE; c++)
-        cb[c] = (float)centers[c];
-    return HXQ_OK;
+    return fit_store(x, rc, centers, cb);
 }

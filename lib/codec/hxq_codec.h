@@ -84,7 +84,19 @@ int64_t hxq_codec_reference_budget(const char *name, const void *src, hxq_dtype 
 /*! hxq_codec_encode() :
  *  Encodes src [rows, cols] (BF16, F16 or F32) with the options; `name`
  *  is used for the reference budget rule and for error messages.
- *  Deterministic: the same input and options give the same bytes.
+ *  Codebook: the globally optimal 256-entry k-means of the non-sidecar
+ *  elements (exact DP over the distinct values; for F32 sources with more
+ *  than 65,535 distinct values, DP over equal-count bins + Lloyd polish),
+ *  ascending. Sidecar: N elements (the budget) chosen with the codebook
+ *  from two starts (the reference's magnitude choice with an optimal
+ *  codebook, and the error rule), so the error is never above the
+ *  reference's choice at the same N; values are the source values
+ *  widened bit-exactly; within one value the lowest positions go first.
+ *  Indices: nearest entry, ties to the lower index (see docs/CODEC.md).
+ *  Single-threaded, no shared state: callers may encode matrices in
+ *  parallel. Deterministic: the same input and options give the same
+ *  bytes. opts NULL means hxq_encode_opts_default(). On success the
+ *  caller owns out's arrays (hxq_encoded_free()).
  *  @return HXQ_OK; HXQ_ERR_FORMAT for NaN/Inf weights (message names the
  *  tensor and the first bad position), HXQ_ERR_UNSUPPORTED for another
  *  dtype, HXQ_ERR_NOMEM. *out is filled only on success. */
@@ -152,10 +164,13 @@ typedef struct hxq_module {
 
 /*! hxq_module_load() :
  *  Resolves module `name` (no ".weight") in a checkpoint: <name>.codebook
- *  F32/F16 [k], <name>.indices U8 [rows, cols] (or 12-bit packed 1-D when
- *  packed12 and k > 256), optional <name>.sidecar_positions I64 [N] and
- *  <name>.sidecar_values F32/F16 [N]. Validates shapes, index range and
- *  the sidecar with hxq_codec_check().
+ *  F32/F16 [k] (copied into an owned 256-entry array, zeros past k),
+ *  <name>.indices U8 [rows, cols] (a view into ck's map: ck must outlive
+ *  the module), optional <name>.sidecar_positions I64 [N] and
+ *  <name>.sidecar_values F32/F16 [N] (copied, aligned). Validates dtypes,
+ *  shapes, every index < k and the sidecar with hxq_codec_check(). 12-bit
+ *  packed indices (only used for k > 256) are not supported. *out is set
+ *  only on success.
  *  @return HXQ_OK, HXQ_ERR_FORMAT naming the file and tensor,
  *  HXQ_ERR_UNSUPPORTED (k > 256), HXQ_ERR_NOMEM. */
 int hxq_module_load(const hxq_ckpt *ck, const char *name, int packed12, hxq_module *out,

@@ -85,22 +85,62 @@ double codec_plan_cost(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                        const int64_t *take)
 {
     double total = 0.0;
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
         int64_t c = p->cnt[i] - (take ? take[i] : 0);
+        j = codec_walk(cb, j, p->x[i]);
         if (c > 0) {
-            double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+            double d = p->x[i] - (double)cb[j];
             total += (double)c * d * d;
         }
     }
     return total;
 }
 
-/* take = the first `budget` elements in key order. */
+/* Moves the m smallest keys (in sc_cmp order) to keys[0..m), in some
+ * order: quickselect with a median-of-three pivot. */
+static void sc_partition(sc_key *keys, int64_t n, int64_t m)
+{
+    int64_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (sc_cmp(&keys[mid], &keys[lo]) < 0) { sc_key t = keys[mid]; keys[mid] = keys[lo]; keys[lo] = t; }
+        if (sc_cmp(&keys[hi], &keys[lo]) < 0) { sc_key t = keys[hi]; keys[hi] = keys[lo]; keys[lo] = t; }
+        if (sc_cmp(&keys[hi], &keys[mid]) < 0) { sc_key t = keys[hi]; keys[hi] = keys[mid]; keys[mid] = t; }
+        sc_key pivot = keys[mid];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (sc_cmp(&keys[i], &pivot) < 0)
+                i++;
+            while (sc_cmp(&keys[j], &pivot) > 0)
+                j--;
+            if (i <= j) {
+                sc_key t = keys[i];
+                keys[i++] = keys[j];
+                keys[j--] = t;
+            }
+        }
+        if (m - 1 <= j)
+            hi = j;
+        else if (m - 1 >= i)
+            lo = i;
+        else
+            break;
+    }
+}
+
+/* take = the first `budget` elements in key order. Only the first
+ * min(n, budget) keys can be needed (each point holds >= 1 element), so
+ * those are selected, then sorted (sc_cmp is a total order, so the result
+ * does not depend on the selection's internal order). */
 static void sc_select(const codec_points *p, sc_key *keys, int64_t budget, int64_t *take)
 {
-    qsort(keys, (size_t)p->n, sizeof(sc_key), sc_cmp);
+    int64_t m = budget < p->n ? budget : p->n;
+    if (m < p->n)
+        sc_partition(keys, p->n, m);
+    qsort(keys, (size_t)m, sizeof(sc_key), sc_cmp);
     memset(take, 0, (size_t)p->n * sizeof(int64_t));
-    for (int64_t r = 0; r < p->n && budget > 0; r++) {
+    for (int64_t r = 0; r < m && budget > 0; r++) {
         int64_t i = keys[r].i;
         int64_t t = p->cnt[i] < budget ? p->cnt[i] : budget;
         take[i] = t;
@@ -111,8 +151,10 @@ static void sc_select(const codec_points *p, sc_key *keys, int64_t budget, int64
 static void sc_select_error(const codec_points *p, const float cb[HXQ_CODEBOOK_SIZE],
                             sc_key *keys, int64_t budget, int64_t *take)
 {
+    int j = 0;
     for (int64_t i = 0; i < p->n; i++) {
-        double d = p->x[i] - (double)cb[codec_nearest(cb, p->x[i])];
+        j = codec_walk(cb, j, p->x[i]);
+        double d = p->x[i] - (double)cb[j];
         keys[i] = (sc_key){d * d, fabs(p->x[i]), i};
     }
     sc_select(p, keys, budget, take);

@@ -21,6 +21,7 @@ struct hxq_engine {
 const hxq_backend *infer_backend_select(hxq_device d, hxq_error *err);
 
 extern const hxq_backend infer_backend_cpu;
+extern const hxq_backend infer_backend_cuda; /* cuda_backend.c */
 
 /* Loads one Linear `name` (without ".weight") of shape [rows, cols]: a
  * BF16/F16/F32 view of <name>.weight or, in a quantized folder, an HXQ

@@ -221,7 +221,10 @@ static char *canonical(const char *t)
 {
     seg *s;
     size_t ns;
-    if (lex(t, strlen(t), &s, &ns) < 0)
+    size_t n = strlen(t);
+    if (n && t[n - 1] == '\n') /* Jinja drops one trailing newline */
+        n -= (n >= 2 && t[n - 2] == '\r') ? 2 : 1;
+    if (lex(t, n, &s, &ns) < 0)
         return NULL;
     /* whitespace control on the text segments, Jinja's order of rules */
     for (size_t k = 0; k < ns; k++) {

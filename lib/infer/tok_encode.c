@@ -60,6 +60,9 @@ int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
     int rc = HXQ_OK;
     if (tok->re && !(c.pre.md = pcre2_match_data_create_from_pattern(tok->re, NULL)))
         rc = nomem(err);
+    /* long texts repeat their words: remember each word's ids */
+    if (len >= TOK_CACHE_MIN_TEXT && tok_cache_init(&c.pre.cache) < 0)
+        rc = nomem(err);
     size_t pos = 0, ms, me;
     const tok_added *a;
     while (rc == HXQ_OK && pos < len) {
@@ -76,6 +79,7 @@ int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
         rc = nomem(err);
     pcre2_match_data_free(c.pre.md);
     tok_bpe_scratch_free(&c.pre.bpe);
+    tok_cache_free(&c.pre.cache);
     free(c.pre.prefixed);
     if (rc < 0) {
         free(c.ids.v);

@@ -16,11 +16,16 @@
 #define TOK_MAX_EOS 4
 
 /* ---- string -> id hash map (open addressing, keys point into an arena) -- */
+typedef struct tok_strmap_slot {
+    const char *key; /* NULL = empty slot */
+    uint32_t len;
+    uint32_t tag;    /* high bits of the hash: most mismatches never touch key */
+    int32_t val;
+} tok_strmap_slot;
+
 typedef struct tok_strmap {
-    const char **keys; /* NULL = empty slot            */
-    uint32_t *lens;
-    int32_t *vals;
-    uint32_t cap;      /* power of two                  */
+    tok_strmap_slot *slots;
+    uint32_t cap;      /* power of two */
     uint32_t count;
 } tok_strmap;
 
@@ -211,10 +216,35 @@ int tok_bpe_word(const hxq_tokenizer *tok, const uint8_t *w, size_t n, tok_bpe_s
                  tok_ids *out);
 void tok_bpe_scratch_free(tok_bpe_scratch *s);
 
+/* tok_cache.c: word -> ids memo of one encode call (long texts only). */
+#define TOK_CACHE_MAX_WORD 64
+#define TOK_CACHE_MIN_TEXT 4096 /* bytes of text before caching pays off */
+typedef struct tok_cache_slot {
+    uint64_t hash;
+    uint32_t woff, wlen; /* wlen 0 = empty */
+    uint32_t ioff, nids;
+} tok_cache_slot;
+
+typedef struct tok_cache {
+    tok_cache_slot *slots; /* NULL: caching off */
+    char *bytes;
+    int32_t *ids;
+    size_t nbytes, bytes_cap, nids, ids_cap; /* ids_cap in bytes */
+    uint32_t count;
+} tok_cache;
+
+int tok_cache_init(tok_cache *c);
+void tok_cache_free(tok_cache *c);
+/* The cached ids of word w, or NULL. */
+const int32_t *tok_cache_get(const tok_cache *c, const uint8_t *w, size_t n, uint32_t *nids);
+/* Remembers ids for w (silently not when full or out of memory). */
+void tok_cache_put(tok_cache *c, const uint8_t *w, size_t n, const int32_t *ids, uint32_t nids);
+
 /* tok_pretok.c: per-encode-call state of the pre-tokenizer. */
 typedef struct tok_pretok_ctx {
     pcre2_match_data *md;
     tok_bpe_scratch bpe;
+    tok_cache cache;
     tok_ids *out;
     char *prefixed; /* add_prefix_space copy */
     size_t prefixed_cap;

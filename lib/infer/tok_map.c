@@ -92,22 +92,25 @@ int tok_strmap_init(tok_strmap *m, int64_t expected)
 {
     memset(m, 0, sizeof(*m));
     m->cap = table_cap(expected);
-    m->keys = calloc(m->cap, sizeof(*m->keys));
-    m->lens = malloc(m->cap * sizeof(*m->lens));
-    m->vals = malloc(m->cap * sizeof(*m->vals));
-    if (!m->keys || !m->lens || !m->vals) {
-        tok_strmap_free(m);
-        return -1;
-    }
-    return 0;
+    m->slots = calloc(m->cap, sizeof(*m->slots));
+    return m->slots ? 0 : -1;
 }
 
 void tok_strmap_free(tok_strmap *m)
 {
-    free(m->keys);
-    free(m->lens);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof(*m));
+}
+
+/* The slot holding key, or the empty slot where it would go. */
+static tok_strmap_slot *strmap_find(const tok_strmap *m, const char *key, size_t len, uint64_t h)
+{
+    uint32_t mask = m->cap - 1, tag = (uint32_t)(h >> 32);
+    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+        tok_strmap_slot *s = &m->slots[i];
+        if (!s->key || (s->tag == tag && s->len == len && !memcmp(s->key, key, len)))
+            return s;
+    }
 }
 
 static int strmap_grow(tok_strmap *m)
@@ -116,8 +119,8 @@ static int strmap_grow(tok_strmap *m)
     if (m->cap >= (1u << 30) || tok_strmap_init(&g, m->cap) < 0)
         return -1;
     for (uint32_t i = 0; i < m->cap; i++)
-        if (m->keys[i])
-            tok_strmap_put(&g, m->keys[i], m->lens[i], m->vals[i]);
+        if (m->slots[i].key)
+            tok_strmap_put(&g, m->slots[i].key, m->slots[i].len, m->slots[i].val);
     tok_strmap_free(m);
     *m = g;
     return 0;
@@ -125,35 +128,28 @@ static int strmap_grow(tok_strmap *m)
 
 int tok_strmap_put(tok_strmap *m, const char *key, uint32_t len, int32_t val)
 {
-    if (!m->keys)
+    if (!m->slots)
         return -1;
     if ((uint64_t)(m->count + 1) * 2 > m->cap && strmap_grow(m) < 0)
         return -1;
-    uint32_t mask = m->cap - 1;
-    for (uint32_t i = (uint32_t)tok_hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
-        if (!m->keys[i]) {
-            m->keys[i] = key;
-            m->lens[i] = len;
-            m->vals[i] = val;
-            m->count++;
-            return 1;
-        }
-        if (m->lens[i] == len && !memcmp(m->keys[i], key, len))
-            return 0;
-    }
+    uint64_t h = tok_hash_bytes(key, len);
+    tok_strmap_slot *s = strmap_find(m, key, len, h);
+    if (s->key)
+        return 0;
+    s->key = key;
+    s->len = len;
+    s->tag = (uint32_t)(h >> 32);
+    s->val = val;
+    m->count++;
+    return 1;
 }
 
 int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len)
 {
-    if (!m->keys || len > UINT32_MAX)
+    if (!m->slots || len > UINT32_MAX)
         return -1;
-    uint32_t mask = m->cap - 1;
-    for (uint32_t i = (uint32_t)tok_hash_bytes(key, len) & mask;; i = (i + 1) & mask) {
-        if (!m->keys[i])
-            return -1;
-        if (m->lens[i] == len && !memcmp(m->keys[i], key, len))
-            return m->vals[i];
-    }
+    const tok_strmap_slot *s = strmap_find(m, key, len, tok_hash_bytes(key, len));
+    return s->key ? s->val : -1;
 }
 
 /* ---- pair map ------------------------------------------------------------ */

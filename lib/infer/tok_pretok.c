@@ -39,7 +39,22 @@ int tok_regex_compile(hxq_tokenizer *tok, hxq_error *err)
 /* BPE over one word, the piece of text between regex matches included. */
 static int word(const hxq_tokenizer *tok, const char *s, size_t n, tok_pretok_ctx *c)
 {
-    return n ? tok_bpe_word(tok, (const uint8_t *)s, n, &c->bpe, c->out) : HXQ_OK;
+    if (!n)
+        return 0;
+    const uint8_t *w = (const uint8_t *)s;
+    uint32_t k;
+    const int32_t *hit = tok_cache_get(&c->cache, w, n, &k);
+    if (hit) {
+        for (uint32_t i = 0; i < k; i++)
+            if (tok_ids_push(c->out, hit[i]) < 0)
+                return -1;
+        return 0;
+    }
+    int64_t before = c->out->n;
+    if (tok_bpe_word(tok, w, n, &c->bpe, c->out) < 0)
+        return -1;
+    tok_cache_put(&c->cache, w, n, c->out->v + before, (uint32_t)(c->out->n - before));
+    return 0;
 }
 
 int tok_pretok_run(const hxq_tokenizer *tok, const char *s, size_t len, tok_pretok_ctx *c,

@@ -45,20 +45,12 @@ static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t j
             int64_t lb = c->parg[mid < c->parg_hi ? mid : c->parg_hi];
             start = lb > jlo ? lb : jlo;
         }
-        double best = INFINITY, q1 = c->p1[mid], q0 = c->p0[mid];
-        int64_t best_j = start;
-        if (end - start >= DP_VECTOR_MIN) {
+        double best, q1 = c->p1[mid], q0 = c->p0[mid];
+        int64_t best_j;
+        if (end - start >= DP_VECTOR_MIN)
             best_j = c->argmin(c->a, c->p1, c->p0, start, end, q1, q0, &best);
-        } else {
-            for (int64_t j = start; j <= end; j++) { /* short windows: inline */
-                double s = q1 - c->p1[j];
-                double v = c->a[j] - s * s / (q0 - c->p0[j]);
-                if (v < best) {
-                    best = v;
-                    best_j = j;
-                }
-            }
-        }
+        else
+            best_j = kmeans_argmin_ref(c->a, c->p1, c->p0, start, end, q1, q0, &best);
         c->cur[mid] = best + c->p2[mid];
         c->arg[mid] = (uint16_t)best_j;
         /* recurse on the smaller-index half, loop on the other */
@@ -66,23 +58,6 @@ static void dp_solve(dp_ctx *c, int64_t ilo, int64_t ihi, int64_t jlo, int64_t j
         ilo = mid + 1;
         jlo = best_j;
     }
-}
-
-int64_t kmeans_argmin_ref(const double *a, const double *p1, const double *p0, int64_t start,
-                          int64_t end, double q1, double q0, double *best_out)
-{
-    int64_t best_j = start;
-    double best = INFINITY;
-    for (int64_t j = start; j <= end; j++) {
-        double s = q1 - p1[j];
-        double v = a[j] - s * s / (q0 - p0[j]);
-        if (v < best) {
-            best = v;
-            best_j = j;
-        }
-    }
-    *best_out = best;
-    return best_j;
 }
 
 int kmeans_check_points(const double *x, const double *w, int64_t n, int strict,

@@ -38,12 +38,12 @@ int64_t kmeans_argmin_avx2(const double *a, const double *p1, const double *p0, 
             }
         j = start + cnt;
     }
-    for (; j <= end; j++) {
-        double s = q1 - p1[j];
-        double v = a[j] - s * s / (q0 - p0[j]);
-        if (v < best) {
-            best = v;
-            best_j = j;
+    if (j <= end) { /* the tail comes after: it wins only when strictly lower */
+        double tail;
+        int64_t tj = kmeans_argmin_ref(a, p1, p0, j, end, q1, q0, &tail);
+        if (tail < best) {
+            best = tail;
+            best_j = tj;
         }
     }
     *best_out = best;

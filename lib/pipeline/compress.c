@@ -1,6 +1,7 @@
 /* compress.c - hxq_compress(): plan, encode + write, small files,
  * re-open checks, receipts, rename into place. */
 #include "compress_int.h"
+#include "hxq_verify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -222,9 +223,16 @@ static int finish_folder(const hxq_plan *p, const char *dir, compress_state *st,
     free(aux);
     HXQ_TRY(rc);
 
-    int64_t covered = 0;  /* source tensors with every item written */
-    for (int64_t i = 0; i < p->n; i++)
-        covered += p->items[i].expert <= 0 && p->items[i].row_begin == 0;
+    /* every byte of every source tensor is covered by written items */
+    int64_t covered = 0;
+    for (int64_t i = 0; i < r->source_tensors; i++) {
+        const hxq_tensor *t = hxq_ckpt_tensor(p->ck, i);
+        uint64_t got = 0;
+        for (int64_t k = 0; k < p->n; k++)
+            if (p->items[k].src == t && r->tensors[k].nkeys > 0)
+                got += p->items[k].in_bytes;
+        covered += got == t->nbytes;
+    }
     int ok = hxq_receipt_add_check(r, "all_source_tensors_accounted",
                                    covered == r->source_tensors, "%lld of %lld",
                                    (long long)covered, (long long)r->source_tensors) == HXQ_OK &&
@@ -277,8 +285,13 @@ int hxq_compress(const char *src, const char *dst, const hxq_compress_opts *o,
     st.r.encode_write_s = t_write - t_plan;
     st.r.total_s = hxq_now() - t0;
     char *txt;
-    if ((rc = hxq_receipt_compression_json(&st.r, &txt, err)) < 0 ||
-        (rc = write_text(dir, "compression_receipt.json", txt, err)) < 0)
+    if ((rc = hxq_receipt_compression_json(&st.r, &txt, err)) < 0)
+        goto fail;
+    if ((rc = hxq_receipt_seal_append(&txt, err)) < 0) { /* sealed: docs/VERIFY.md */
+        free(txt);
+        goto fail;
+    }
+    if ((rc = write_text(dir, "compression_receipt.json", txt, err)) < 0)
         goto fail;
     rc = hxq_outdir_commit(od, err);
     od = NULL;

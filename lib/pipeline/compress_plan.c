@@ -275,6 +275,7 @@ static void scan_task(void *ctx, int64_t begin, int64_t end, int tid)
             rc = hxq_sha256_file(hxq_st_path(f), rf->sha256, &rf->size, &e);
         } else {
             rc = scan_item(p, &p->items[t - c->nfiles], &e);
+            pipeline_release(p->items[t - c->nfiles].data, p->items[t - c->nfiles].in_bytes);
         }
         if (rc < 0)
             scan_fail(c, t, &e);

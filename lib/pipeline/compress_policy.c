@@ -5,6 +5,8 @@
 #include <ctype.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static const char *const default_exact[] = {
     "embed_tokens", "embed_positions", "wte", "wpe", "lm_head",
@@ -86,24 +88,35 @@ int pipeline_codec_dtype(hxq_dtype dt)
     return dt == HXQ_DT_BF16 || dt == HXQ_DT_F16 || dt == HXQ_DT_F32;
 }
 
+/* Exponent-all-ones test over 16-bit floats; the OR-reduction loop
+ * vectorises, the index is searched only when something was found. */
+static int64_t nonfinite16(const unsigned char *p, int64_t n, uint16_t expo)
+{
+    uint16_t any = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        any |= (uint16_t)((h & expo) == expo);
+    }
+    if (!any)
+        return -1;
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        memcpy(&h, p + 2 * i, 2);
+        if ((h & expo) == expo)
+            return i;
+    }
+    return -1;
+}
+
 int64_t pipeline_first_nonfinite(const void *data, hxq_dtype dt, int64_t n)
 {
     const unsigned char *p = data;
     switch (dt) {
     case HXQ_DT_BF16:
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-            if ((h & 0x7f80) == 0x7f80)
-                return i;
-        }
-        return -1;
+        return nonfinite16(p, n, 0x7f80);
     case HXQ_DT_F16:
-        for (int64_t i = 0; i < n; i++) {
-            uint16_t h = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
-            if ((h & 0x7c00) == 0x7c00)
-                return i;
-        }
-        return -1;
+        return nonfinite16(p, n, 0x7c00);
     case HXQ_DT_F32:
         for (int64_t i = 0; i < n; i++) {
             uint32_t u;
@@ -123,6 +136,17 @@ int64_t pipeline_first_nonfinite(const void *data, hxq_dtype dt, int64_t n)
     default:
         return -1;
     }
+}
+
+void pipeline_release(const void *data, uint64_t len)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || len == 0)
+        return;
+    uintptr_t b = ((uintptr_t)data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t e = ((uintptr_t)data + len) & ~((uintptr_t)page - 1);
+    if (e > b)
+        madvise((void *)b, e - b, MADV_DONTNEED);   /* advice only: errors are harmless */
 }
 
 const char *pipeline_sidecar_mode_name(hxq_sidecar_mode m)

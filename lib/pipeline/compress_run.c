@@ -138,6 +138,7 @@ static void drain_writes(struct run_ctx *c)
             run_fail(c, i, &e);
             break;
         }
+        pipeline_release(c->p->items[i].data, c->p->items[i].in_bytes);
         c->next_write++;
         c->bytes_done += c->p->items[i].in_bytes;
         pthread_cond_broadcast(&c->cv);

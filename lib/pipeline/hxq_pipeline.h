@@ -151,7 +151,7 @@ typedef struct hxq_plan_item {
     int64_t expert;             /* fused 3-D source: expert index, else -1    */
     int64_t row_begin, row_end; /* fused source: rows of the expert's slice   */
     int64_t rows, cols;         /* compressed: matrix shape                   */
-    const void *data;           /* compressed: first element of the matrix    */
+    const void *data;           /* first source byte of the item              */
     int64_t sidecar;            /* compressed: planned sidecar count          */
     uint64_t in_bytes;          /* source bytes it covers                     */
     uint64_t out_bytes;         /* bytes it takes in the output               */
@@ -182,7 +182,7 @@ const hxq_plan_item *hxq_plan_item_at(const hxq_plan *p, int64_t i);
 typedef struct hxq_plan_totals {
     int64_t source_tensors, compressed, exact, keys;
     uint64_t bytes_in;          /* source tensor data                         */
-    uint64_t bytes_out;         /* expected output safetensors bytes          */
+    uint64_t bytes_out;         /* output tensor data bytes (headers excluded) */
     int shards;
 } hxq_plan_totals;
 
@@ -191,7 +191,7 @@ void hxq_plan_totals_get(const hxq_plan *p, hxq_plan_totals *out);
 
 /* Result of hxq_compress(). */
 typedef struct hxq_compress_summary {
-    hxq_plan_totals totals;     /* bytes_out: actual file sizes             */
+    hxq_plan_totals totals;     /* bytes_out: the safetensors file sizes    */
     double ratio;               /* bytes_in / bytes_out                     */
     double seconds;
     double min_snr_db;          /* over compressed matrices                 */

@@ -101,6 +101,13 @@ int hxq_verify_folder(const char *dir, const hxq_verify_opts *opts, hxq_verify_r
  *  @return HXQ_OK or HXQ_ERR_INVALID when the placeholder is missing. */
 int hxq_receipt_seal(char *json, size_t len, hxq_error *err);
 
+/*! hxq_receipt_seal_append() :
+ *  Adds the seal to a JSON object text that has none: inserts
+ *  `,\n\t"receipt_sha256":\t"<hex>"` before its final '}' and fills it.
+ *  *json is malloc'd and may be reallocated; on failure it is unchanged.
+ *  @return HXQ_OK, HXQ_ERR_INVALID (not an object text), HXQ_ERR_NOMEM. */
+int hxq_receipt_seal_append(char **json, hxq_error *err);
+
 /*! hxq_receipt_seal_check() :
  *  Checks the seal of a receipt text. *sealed is set to 1 when the text has
  *  a seal field, 0 otherwise (then HXQ_OK is returned: unsealed receipts

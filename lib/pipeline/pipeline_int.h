@@ -41,6 +41,10 @@ int pipeline_codec_dtype(hxq_dtype dt);
  * or -1 (non-floating dtypes: -1). */
 int64_t pipeline_first_nonfinite(const void *data, hxq_dtype dt, int64_t n);
 
+/* Drops the pages of a read-only mapped range from this process (they stay
+ * in the page cache), so resident memory does not grow with the model. */
+void pipeline_release(const void *data, uint64_t len);
+
 /* The sidecar mode's name for receipts ("reference", ...). */
 const char *pipeline_sidecar_mode_name(hxq_sidecar_mode m);
 

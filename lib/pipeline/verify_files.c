@@ -233,7 +233,7 @@ int verify_receipts(const char *dir, hxq_verify_report *rep)
         goto out;
     if (comp) {
         snprintf(rep->receipt, sizeof(rep->receipt), "%s", VERIFY_COMPRESSION_RECEIPT);
-        if ((rc = check_seal(VERIFY_COMPRESSION_RECEIPT, comp_text, comp_len, 0, rep)) < 0)
+        if ((rc = check_seal(VERIFY_COMPRESSION_RECEIPT, comp_text, comp_len, 1, rep)) < 0)
             goto out;
         lists[nlists++] = output_files(comp);
         if ((rc = verify_file_list(dir, VERIFY_COMPRESSION_RECEIPT, lists[nlists - 1], rep)) < 0)

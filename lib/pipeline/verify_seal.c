@@ -51,6 +51,36 @@ int hxq_receipt_seal(char *json, size_t len, hxq_error *err)
     return HXQ_OK;
 }
 
+int hxq_receipt_seal_append(char **json, hxq_error *err)
+{
+    static const char field[] = ",\n\t\"" HXQ_SEAL_KEY "\":\t\""
+                                "0000000000000000000000000000000000000000000000000000000000000000"
+                                "\"\n";
+    size_t len = strlen(*json), end = len;
+    while (end > 0 && (*json)[end - 1] != '}')
+        end--;
+    if (end == 0 || seal_offset(*json, len) != -1)
+        return hxq_err(err, HXQ_ERR_INVALID, "receipt text is not an unsealed JSON object");
+    size_t flen = sizeof(field) - 1, close = end - 1;
+    while (close > 0 && strchr(" \t\r\n", (*json)[close - 1]))
+        close--;
+    /* text = json[0..close) + field + json[end-1..len) */
+    char *out = malloc(close + flen + (len - (end - 1)) + 1);
+    if (!out)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    memcpy(out, *json, close);
+    memcpy(out + close, field, flen);
+    memcpy(out + close + flen, *json + end - 1, len - (end - 1) + 1);
+    int rc = hxq_receipt_seal(out, strlen(out), err);
+    if (rc < 0) {
+        free(out);
+        return rc;
+    }
+    free(*json);
+    *json = out;
+    return HXQ_OK;
+}
+
 int hxq_receipt_seal_check(const char *json, size_t len, int *sealed, hxq_error *err)
 {
     *sealed = 0;

@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <stdio.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #define OLMOE_TOK "test/fixtures/olmoe/allenai_gpt-neox-olmo-dolma-v1_5.json"
 #define TINY_TOK HXQ_FIXTURE_DENSE "/tokenizer.json"
@@ -198,6 +199,46 @@ START_TEST(golden_prompts_and_validation_text)
 }
 END_TEST
 
+/* Long texts are encoded with a per-call word cache, short ones without:
+ * encoding the validation text in short chunks, cut after a newline that
+ * sits between two non-space characters (no regex match crosses such a
+ * point), must give the same ids as encoding it whole. */
+START_TEST(word_cache_changes_nothing)
+{
+    hxq_tokenizer *tok = load(HXQ_FIXTURE_DENSE);
+    size_t len;
+    uint8_t *text = hxq_test_read_file("test/fixtures/tinyshakespeare.txt", &len);
+    ck_assert_ptr_nonnull(text);
+    const char *t = (const char *)text + VAL_OFFSET;
+    len -= VAL_OFFSET;
+    int32_t *whole, *part;
+    int64_t nwhole, npart, at = 0;
+    encode(tok, t, len, &whole, &nwhole);
+    size_t start = 0;
+    int chunks = 0;
+    while (start < len) {
+        size_t end = start + 1500 < len ? start + 1500 : len;
+        while (end < len && !(t[end - 1] == '\n' && end >= 2 && t[end - 2] != '\n' &&
+                              t[end - 2] != ' ' && t[end] != '\n' && t[end] != ' '))
+            end++;
+        ck_assert_uint_lt(end - start, 4096); /* below the caching threshold */
+        encode(tok, t + start, end - start, &part, &npart);
+        ck_assert_int_le(at + npart, nwhole);
+        ck_assert_msg(!memcmp(whole + at, part, (size_t)npart * sizeof(*part)),
+                      "chunk at byte %zu differs", start);
+        at += npart;
+        free(part);
+        start = end;
+        chunks++;
+    }
+    ck_assert_int_eq(at, nwhole);
+    ck_assert_int_gt(chunks, 50);
+    free(whole);
+    free(text);
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
 /* ---- naive reference BPE -------------------------------------------------- */
 
 /* Spec-level BPE over a word of ASCII letters (byte-level chars equal the
@@ -321,6 +362,52 @@ START_TEST(long_runs_round_trip)
         free(ids);
     }
     free(s);
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
+/* Random Unicode (letters, digits, marks, exotic whitespace, emoji, special
+ * tokens) decodes back to its NFC form. */
+START_TEST(random_unicode_round_trips_to_nfc)
+{
+    hxq_tokenizer *tok = load(OLMOE_TOK);
+    static const int32_t pool[] = {
+        'a', 'Z', '0', ' ', '\n', '\t', '\'', '!', 0x85, 0xA0, 0xE9, 0x301, 0x308, 0x1680,
+        0x180E, 0x2003, 0x2028, 0x3000, 0x4E2D, 0x65E5, 0x1F642, 0x200D, 0xFB01, 0xFF26, 0x0627,
+        0x1100, 0x1161, 0xAC00, 0x0};
+    uint64_t state = 42;
+    char buf[1024];
+    for (int t = 0; t < 300; t++) {
+        size_t n = 0;
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        int len = (int)((state >> 33) % 60);
+        for (int i = 0; i < len; i++) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            uint64_t r = state >> 33;
+            if (r % 40 == 0) {
+                memcpy(buf + n, "<|endoftext|>", 13);
+                n += 13;
+                continue;
+            }
+            n += (size_t)utf8proc_encode_char(pool[r % (sizeof(pool) / sizeof(pool[0]))],
+                                              (utf8proc_uint8_t *)buf + n);
+        }
+        int32_t *ids;
+        int64_t nids;
+        encode(tok, buf, n, &ids, &nids);
+        char *dec;
+        size_t dlen;
+        ck_assert_int_eq(hxq_tokenizer_decode(tok, ids, nids, 0, &dec, &dlen, NULL), HXQ_OK);
+        utf8proc_uint8_t *nfc = NULL;
+        utf8proc_ssize_t nn = utf8proc_map((const utf8proc_uint8_t *)buf, (utf8proc_ssize_t)n,
+                                           &nfc, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        ck_assert_int_ge(nn, 0);
+        ck_assert_msg(dlen == (size_t)nn && !memcmp(dec, nfc, dlen), "case %d does not round-trip",
+                      t);
+        free(nfc);
+        free(dec);
+        free(ids);
+    }
     hxq_tokenizer_free(tok);
 }
 END_TEST
@@ -510,30 +597,32 @@ START_TEST(load_errors)
 {
     hxq_tokenizer *tok;
     hxq_error err = {0};
-    const char *nfc = "{\"type\": \"NFC\"}";
-    int rc = load_variant("{\"type\": \"Lowercase\"}", "ByteLevel", "ByteLevel", "BPE", "4",
-                          "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Lowercase'");
-    rc = load_variant(nfc, "Metaspace", "ByteLevel", "BPE", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Metaspace'");
-    rc = load_variant(nfc, "ByteLevel", "WordPiece", "BPE", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'WordPiece'");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "Unigram", "4", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_UNSUPPORTED, "'Unigram'");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a c\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'ac' is not in the vocabulary");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a q\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "merges[0]");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "merges[0]");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "-1", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'c' has id");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "'c' has id");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "not an integer");
-    rc = load_variant(nfc, "ByteLevel", "ByteLevel", "BPE", "1", "\"a b\"", &tok, &err);
-    expect_error(rc, tok, &err, HXQ_ERR_FORMAT, "id 1 is used by");
+    static const char nfc[] = "{\"type\": \"NFC\"}", ab[] = "\"a b\"";
+    static const struct {
+        const char *norm, *pre, *dec, *model, *id, *merges;
+        int code;
+        const char *why;
+    } cases[] = {
+        {"{\"type\": \"Lowercase\"}", "ByteLevel", "ByteLevel", "BPE", "4", ab,
+         HXQ_ERR_UNSUPPORTED, "'Lowercase'"},
+        {nfc, "Metaspace", "ByteLevel", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'Metaspace'"},
+        {nfc, "ByteLevel", "WordPiece", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'WordPiece'"},
+        {nfc, "ByteLevel", "ByteLevel", "Unigram", "4", ab, HXQ_ERR_UNSUPPORTED, "'Unigram'"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a c\"", HXQ_ERR_FORMAT,
+         "'ac' is not in the vocabulary"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a q\"", HXQ_ERR_FORMAT, "merges[0]"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", HXQ_ERR_FORMAT, "merges[0]"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "-1", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", ab, HXQ_ERR_FORMAT, "not an integer"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "1", ab, HXQ_ERR_FORMAT, "id 1 is used by"},
+    };
+    int rc;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rc = load_variant(cases[i].norm, cases[i].pre, cases[i].dec, cases[i].model, cases[i].id,
+                          cases[i].merges, &tok, &err);
+        expect_error(rc, tok, &err, cases[i].code, cases[i].why);
+    }
 
     static const char *const broken[] = {
         "", "{", "[1, 2]", "{\"model\": 3}", "{\"pre_tokenizer\": {\"type\": \"ByteLevel\"}, "
@@ -602,8 +691,10 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, golden_olmoe);
     tcase_add_test(tc, golden_tiny);
     tcase_add_test(tc, golden_prompts_and_validation_text);
+    tcase_add_test(tc, word_cache_changes_nothing);
     tcase_add_test(tc, bpe_matches_naive_reference);
     tcase_add_test(tc, long_runs_round_trip);
+    tcase_add_test(tc, random_unicode_round_trips_to_nfc);
     tcase_add_test(tc, vocab_queries);
     tcase_add_test(tc, encode_edge_cases);
     tcase_add_test(tc, decode_edge_cases);

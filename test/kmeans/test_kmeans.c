@@ -1,8 +1,10 @@
 /* test_kmeans.c - optimal 1-D k-means: equals exhaustive search over all
  * partitions on small sets, equals a plain O(k n^2) DP on medium sets
  * (ties included), is never worse than Lloyd from any start, and handles
- * degenerate and invalid inputs. */
+ * degenerate and invalid inputs; the AVX2 inner minimum equals the scalar
+ * one bit for bit (white-box, through kmeans_int.h). */
 #include "hxq_kmeans.h"
+#include "kmeans_int.h"
 #include "hxq_test.h"
 
 #include <float.h>
@@ -258,6 +260,33 @@ START_TEST(test_lloyd_converges_on_two_groups)
 }
 END_TEST
 
+START_TEST(test_avx2_argmin_matches_scalar)
+{
+    if (!hxq_cpu_has_avx2())
+        return;
+    uint64_t s = 5;
+    double a[200], p1[200], p0[200];
+    for (int trial = 0; trial < 400; trial++) {
+        double acc = 0.0;
+        for (int j = 0; j < 200; j++) {
+            acc += 0.5 + unit(&s);
+            p0[j] = acc;
+            p1[j] = unit(&s) - 0.5;
+            /* coarse values (and s = 0 below) make exact ties common */
+            a[j] = trial % 2 ? floor(8.0 * unit(&s)) : unit(&s);
+            if (trial % 4 == 1)
+                p1[j] = 0.0;
+        }
+        int64_t start = (int64_t)(rng(&s) % 100), end = start + (int64_t)(rng(&s) % 100);
+        double q0 = acc + 1.0, q1 = trial % 4 == 1 ? 0.0 : unit(&s), b1, b2;
+        int64_t j1 = kmeans_argmin_ref(a, p1, p0, start, end, q1, q0, &b1);
+        int64_t j2 = kmeans_argmin_avx2(a, p1, p0, start, end, q1, q0, &b2);
+        ck_assert_int_eq(j1, j2);
+        ck_assert_mem_eq(&b1, &b2, sizeof(double));
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("kmeans");
@@ -270,6 +299,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_invalid_inputs);
     tcase_add_test(tc, test_nearest_ties_to_lower);
     tcase_add_test(tc, test_lloyd_converges_on_two_groups);
+    tcase_add_test(tc, test_avx2_argmin_matches_scalar);
     suite_add_tcase(s, tc);
     return s;
 }

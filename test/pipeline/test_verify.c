@@ -2,10 +2,12 @@
  * byte, truncation, missing shard, edited receipt or config is caught,
  * and each structural check fires on a folder built to break it. */
 #include "hxq_io.h"
+#include "hxq_pipeline.h"
 #include "hxq_test.h"
 #include "hxq_verify.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -82,42 +84,52 @@ START_TEST(reference_fixture_flipped_bytes)
 }
 END_TEST
 
-/* Flips one byte at a spread of positions in every file of a folder and
- * requires each flip to be caught; the folder is restored after each. */
-static void flip_every_file(const char *dir)
+/* Flips one bit at a spread of positions in one file and requires each
+ * flip to be caught; the file is restored after each. */
+static void flip_file(const char *dir, const char *name)
 {
-    static const char *const files[] = {"model.safetensors", "config.json", "tokenizer.json",
-                                        "tokenizer_config.json", "special_tokens_map.json",
-                                        "conversion_receipt.json"};
-    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
-        char path[4096];
-        snprintf(path, sizeof(path), "%.2000s/%.100s", dir, files[f]);
-        size_t len;
-        uint8_t *buf = hxq_test_read_file(path, &len);
-        ck_assert_msg(buf != NULL, "%s", path);
-        const size_t pos[] = {0, 1, 8, 100, len / 5, len / 3, len / 2, 2 * len / 3, len - 2,
-                              len - 1};
-        for (size_t i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
-            if (pos[i] >= len)
-                continue;
-            for (int bit = 0; bit < 8; bit += 7) {
-                buf[pos[i]] ^= (uint8_t)(1u << bit);
-                ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
-                hxq_verify_report r;
-                int rc = run_verify(dir, NULL, &r);
-                ck_assert_msg(rc == HXQ_ERR_VERIFY && r.total_failures > 0,
-                              "%s: flip of bit %d at byte %zu not detected", files[f], bit,
-                              pos[i]);
-                hxq_verify_report_free(&r);
-                buf[pos[i]] ^= (uint8_t)(1u << bit);
-            }
-        }
+    char path[4096];
+    snprintf(path, sizeof(path), "%.2000s/%.1000s", dir, name);
+    size_t len;
+    uint8_t *buf = hxq_test_read_file(path, &len);
+    ck_assert_msg(buf != NULL && len > 0, "%s", path);
+    const size_t pos[] = {0, 1, 8, 100, len / 5, len / 3, len / 2, 2 * len / 3, len - 2,
+                          len - 1};
+    for (size_t i = 0; i < sizeof(pos) / sizeof(pos[0]); i++) {
+        if (pos[i] >= len)
+            continue;
+        int bit = (i % 2) ? 7 : 0; /* low and high bits, alternately */
+        buf[pos[i]] ^= (uint8_t)(1u << bit);
         ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
-        free(buf);
+        hxq_verify_report r;
+        int rc = run_verify(dir, NULL, &r);
+        ck_assert_msg(rc == HXQ_ERR_VERIFY && r.total_failures > 0,
+                      "%s: flip of bit %d at byte %zu not detected", name, bit, pos[i]);
+        hxq_verify_report_free(&r);
+        buf[pos[i]] ^= (uint8_t)(1u << bit);
     }
+    ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
+    free(buf);
+}
+
+/* flip_file() on every file of the folder; returns how many there were. */
+static int flip_every_file(const char *dir)
+{
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        flip_file(dir, de->d_name);
+        n++;
+    }
+    closedir(d);
     hxq_verify_report r;
     ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
     hxq_verify_report_free(&r);
+    return n;
 }
 
 START_TEST(canonical_folder_flipped_bytes)
@@ -129,7 +141,7 @@ START_TEST(canonical_folder_flipped_bytes)
     ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
     ck_assert_int_eq(r.files_hashed, 5);
     hxq_verify_report_free(&r);
-    flip_every_file(dir);
+    ck_assert_int_eq(flip_every_file(dir), 6);
     hxq_test_rmtree(tmp);
     free(tmp);
 }
@@ -420,6 +432,190 @@ START_TEST(cli_exit_codes)
 }
 END_TEST
 
+/* ---- a folder made by hxq compress (shared by the tests below) ------- */
+
+/* Experts kept exact so the fixture compresses in about a second; shards
+ * of 3 MB so the index and several shards are exercised. */
+static char *g_tmp;
+static char g_dir[2048];
+
+static void compressed_setup(void)
+{
+    g_tmp = hxq_test_tmpdir("vcomp");
+    snprintf(g_dir, sizeof(g_dir), "%s/m", g_tmp);
+    hxq_compress_opts o;
+    hxq_compress_opts_init(&o);
+    static const char *const extra[] = {"experts"};
+    o.extra_exact = extra;
+    o.n_extra_exact = 1;
+    o.max_shard_size = 3000000;
+    o.threads = 2;
+    hxq_error err = {0};
+    int rc = hxq_compress(HXQ_FIXTURE_DENSE, g_dir, &o, NULL, &err);
+    ck_assert_msg(rc == HXQ_OK, "%s", err.msg);
+}
+
+static void compressed_teardown(void)
+{
+    hxq_test_rmtree(g_tmp);
+    free(g_tmp);
+}
+
+/* A private copy of the compressed folder at <tmp>/m. */
+static char *compressed_copy(const char *tag, char *dir, size_t cap)
+{
+    char *tmp = hxq_test_tmpdir(tag);
+    ck_assert_int_eq(hxq_test_sh("cp -r %s %s/m", g_dir, tmp), 0);
+    snprintf(dir, cap, "%s/m", tmp);
+    return tmp;
+}
+
+START_TEST(compressed_passes_with_source)
+{
+    hxq_verify_report r;
+    ck_assert_int_eq(run_verify(g_dir, NULL, &r), HXQ_OK);
+    ck_assert_str_eq(r.receipt, "compression_receipt.json");
+    ck_assert_int_eq(r.modules_checked, 20);
+    ck_assert_int_gt(r.files_hashed, 10);
+    hxq_verify_report_free(&r);
+    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 0, 0};
+    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_OK);
+    ck_assert_int_eq(r.source_tensors, 231);
+    ck_assert_int_eq(r.errors_compared, 20);
+    hxq_verify_report_free(&r);
+}
+END_TEST
+
+START_TEST(compressed_recompute_passes)
+{
+    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 1, 2};
+    hxq_verify_report r;
+    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_OK);
+    DIR *d = opendir(g_dir);
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    closedir(d);
+    ck_assert_int_eq(r.files_recomputed, n);
+    hxq_verify_report_free(&r);
+}
+END_TEST
+
+START_TEST(compressed_flipped_bytes)
+{
+    char dir[2048];
+    char *tmp = compressed_copy("vcflip", dir, sizeof(dir));
+    ck_assert_int_ge(flip_every_file(dir), 16);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(compressed_damage)
+{
+    char dir[2048], path[4096];
+    char *tmp = compressed_copy("vcdmg", dir, sizeof(dir));
+    hxq_verify_report r;
+    const char *shard = "model-00003-of-00007.safetensors";
+    snprintf(path, sizeof(path), "%s/%s", dir, shard);
+    ck_assert_int_eq(hxq_test_sh("cp %s %s/s.bak && truncate -s -8 %s", path, tmp, path), 0);
+    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "size", shard));
+    hxq_verify_report_free(&r);
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "present", shard));
+    ck_assert(has_failure(&r, "readable", NULL));
+    hxq_verify_report_free(&r);
+    ck_assert_int_eq(hxq_test_sh("cp %s/s.bak %s", tmp, path), 0);
+    /* an edited receipt: the quality floor lowered */
+    snprintf(path, sizeof(path), "%s/compression_receipt.json", dir);
+    ck_assert_int_eq(hxq_test_sh("cp %s %s/r.bak", path, tmp), 0);
+    edit_file(path, "\"snr_floor_db\":\t25", "\"snr_floor_db\":\t20");
+    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "seal", "compression_receipt.json"));
+    hxq_verify_report_free(&r);
+    ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
+    /* an edited config */
+    snprintf(path, sizeof(path), "%s/config.json", dir);
+    edit_file(path, "\"num_experts_per_tok\":\t4", "\"num_experts_per_tok\":\t8");
+    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "sha256", "config.json"));
+    hxq_verify_report_free(&r);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* A copy of the dense source with one changed weight byte and one extra
+ * tensor (in a shard of its own, added to the index). */
+static char *altered_source(char *src, size_t cap)
+{
+    char *tmp = hxq_test_tmpdir("vsrc");
+    snprintf(src, cap, "%s/src", tmp);
+    ck_assert_int_eq(hxq_test_sh("cp -r %s %s", HXQ_FIXTURE_DENSE, src), 0);
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/model-00003-of-00003.safetensors", src);
+    size_t len;
+    uint8_t *buf = hxq_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(buf);
+    buf[len - 3] ^= 0x01;
+    ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
+    free(buf);
+    snprintf(path, sizeof(path), "%s/extra.safetensors", src);
+    hxq_stw *w;
+    hxq_error err = {0};
+    int64_t shape[1] = {2};
+    uint16_t v[2] = {0x3f80, 0x3f80};
+    ck_assert_int_eq(hxq_stw_create(path, &w, &err), 0);
+    ck_assert_int_eq(hxq_stw_add(w, "extra.weight", HXQ_DT_BF16, 1, shape, &err), 0);
+    ck_assert_int_eq(hxq_stw_begin(w, &err), 0);
+    ck_assert_int_eq(hxq_stw_write(w, v, 4, &err), 0);
+    ck_assert_int_eq(hxq_stw_finish(w, &err), 0);
+    snprintf(path, sizeof(path), "%s/model.safetensors.index.json", src);
+    char *text = (char *)hxq_test_read_file(path, &len);
+    ck_assert_ptr_nonnull(text);
+    const char *key = "\"weight_map\": {";
+    char *at = strstr(text, key);
+    ck_assert_ptr_nonnull(at);
+    FILE *f = fopen(path, "wb");
+    fwrite(text, 1, (size_t)(at - text) + strlen(key), f);
+    fputs("\"extra.weight\": \"extra.safetensors\", ", f);
+    fwrite(at + strlen(key), 1, len - (size_t)(at - text) - strlen(key), f);
+    fclose(f);
+    free(text);
+    return tmp;
+}
+
+START_TEST(altered_source_is_caught)
+{
+    char src[2048];
+    char *tmp = altered_source(src, sizeof(src));
+    hxq_verify_opts o = {src, 1, 2};
+    hxq_verify_report r;
+    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "source_sha256", "model-00003-of-00003.safetensors"));
+    ck_assert(has_failure(&r, "source_sha256", "model.safetensors.index.json"));
+    ck_assert(has_failure(&r, "accounted", NULL));
+    ck_assert(has_failure(&r, "recompute", NULL));
+    hxq_verify_report_free(&r);
+    /* the reference's folder, checked by name */
+    hxq_verify_opts o2 = {src, 0, 0};
+    ck_assert_int_eq(run_verify(HXQ_FIXTURE_HELIX, &o2, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "accounted", NULL));     /* extra.weight */
+    ck_assert(has_failure(&r, "exact_values", NULL));  /* the changed byte */
+    ck_assert_int_eq(r.total_failures, 2);
+    hxq_verify_report_free(&r);
+    hxq_verify_opts o3 = {HXQ_FIXTURE_DENSE, 0, 0};
+    ck_assert_int_eq(run_verify(HXQ_FIXTURE_HELIX, &o3, &r), HXQ_OK);
+    ck_assert_int_eq(r.source_tensors, 231);
+    hxq_verify_report_free(&r);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -435,6 +631,15 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, seal_roundtrip);
     tcase_add_test(tc, cli_exit_codes);
     suite_add_tcase(s, tc);
+    TCase *tcc = tcase_create("compressed");
+    tcase_set_timeout(tcc, 600);
+    tcase_add_unchecked_fixture(tcc, compressed_setup, compressed_teardown);
+    tcase_add_test(tcc, compressed_passes_with_source);
+    tcase_add_test(tcc, compressed_recompute_passes);
+    tcase_add_test(tcc, compressed_flipped_bytes);
+    tcase_add_test(tcc, compressed_damage);
+    tcase_add_test(tcc, altered_source_is_caught);
+    suite_add_tcase(s, tcc);
     return s;
 }
 

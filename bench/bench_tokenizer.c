@@ -1,0 +1,111 @@
+/* bench_tokenizer.c - tokenizer load time and single-core encode throughput.
+ *
+ * usage: bench_tokenizer TOKENIZER_JSON TEXT_FILE [REPS]
+ *
+ * Baselines measured in the same run on the same data:
+ *   load:   reading + cJSON-parsing tokenizer.json (the floor of any loader
+ *           built on the same JSON parser),
+ *   encode: the GPT-2 pre-tokenizer regex alone (PCRE2 JIT) over the text,
+ *           i.e. what remains once BPE and normalization cost nothing.
+ * Prints the best of REPS runs (default 5) and the ratios. */
+#include "hxq_common.h"
+#include "hxq_io.h"
+#include "hxq_tokenizer.h"
+
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#define WS "\\t-\\r\\x{20}\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}" \
+           "\\x{202F}\\x{205F}\\x{3000}"
+static const char pattern[] =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS "\\p{L}\\p{N}]+"
+    "|[" WS "]+(?![^" WS "])|[" WS "]+";
+
+static long long regex_split(const char *text, size_t len)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
+    if (!re)
+        return -1;
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    long long words = 0;
+    size_t pos = 0;
+    while (pos < len &&
+           pcre2_match(re, (PCRE2_SPTR)text, len, pos, PCRE2_NO_UTF_CHECK, md, NULL) > 0) {
+        pos = pcre2_get_ovector_pointer(md)[1];
+        words++;
+    }
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+    return words;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s TOKENIZER_JSON TEXT_FILE [REPS]\n", argv[0]);
+        return 2;
+    }
+    int reps = argc > 3 ? atoi(argv[3]) : 5;
+    if (reps < 1)
+        reps = 1;
+    hxq_error err = {0};
+    char *text;
+    size_t len;
+    if (hxq_read_file(argv[2], (size_t)1 << 31, &text, &len, &err) < 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 3;
+    }
+    double parse_best = 1e30, load_best = 1e30, enc_best = 1e30, re_best = 1e30;
+    int64_t ntok = 0;
+    long long words = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = hxq_now();
+        char *json;
+        size_t jlen;
+        if (hxq_read_file(argv[1], (size_t)1 << 30, &json, &jlen, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 3;
+        }
+        cJSON_Delete(cJSON_ParseWithLength(json, jlen));
+        free(json);
+        double t1 = hxq_now();
+        hxq_tokenizer *tok;
+        if (hxq_tokenizer_load(argv[1], &tok, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 3;
+        }
+        double t2 = hxq_now();
+        int32_t *ids;
+        if (hxq_tokenizer_encode(tok, text, len, &ids, &ntok, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 3;
+        }
+        double t3 = hxq_now();
+        words = regex_split(text, len);
+        double t4 = hxq_now();
+        free(ids);
+        hxq_tokenizer_free(tok);
+        parse_best = t1 - t0 < parse_best ? t1 - t0 : parse_best;
+        load_best = t2 - t1 < load_best ? t2 - t1 : load_best;
+        enc_best = t3 - t2 < enc_best ? t3 - t2 : enc_best;
+        re_best = t4 - t3 < re_best ? t4 - t3 : re_best;
+    }
+    double mb = (double)len / 1e6;
+    printf("tokenizer %s, text %s (%zu bytes, %lld tokens, %lld regex words), best of %d\n",
+           argv[1], argv[2], len, (long long)ntok, words, reps);
+    printf("load       %8.1f ms   (read+parse JSON only %6.1f ms, ratio %.2fx)  target < 100 ms: %s\n",
+           load_best * 1e3, parse_best * 1e3, load_best / parse_best,
+           load_best < 0.1 ? "met" : "MISSED");
+    printf("encode     %8.1f MB/s (regex split only %6.1f MB/s, ratio %.2fx) target > 10 MB/s: %s\n",
+           mb / enc_best, mb / re_best, enc_best / re_best, mb / enc_best > 10 ? "met" : "MISSED");
+    free(text);
+    return 0;
+}
