@@ -240,6 +240,26 @@ START_TEST(truncated_shard_before_run)
 }
 END_TEST
 
+/* A shard that cannot be read (here: a folder in its place) is an I/O
+ * error naming it, and no DST. */
+START_TEST(unreadable_shard)
+{
+    struct setup s;
+    setup_make(&s, "fault-unread");
+    char shard[4300];
+    snprintf(shard, sizeof(shard), "%s/model-00001-of-00002.safetensors", s.src);
+    ck_assert_int_eq(unlink(shard), 0);
+    ck_assert_int_eq(mkdir(shard, 0755), 0);
+    int st = wait_status(spawn_compress(s.src, s.dst, s.errp));
+    char *e = read_text(s.errp);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
+    ck_assert_msg(strstr(e, "model-00001-of-00002.safetensors") != NULL, "stderr: %s", e);
+    ck_assert(!hxq_path_exists(s.dst));
+    free(e);
+    setup_free(&s);
+}
+END_TEST
+
 /* Truncating a shard while hxq has it mapped: whether the run was already
  * past reading it or not, the result is a complete DST or an error
  * message and no DST, never a crash without a word. */
@@ -282,6 +302,7 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, sigkill_at_spread_points);
     tcase_add_test(tc, file_size_limit);
     tcase_add_test(tc, truncated_shard_before_run);
+    tcase_add_test(tc, unreadable_shard);
     tcase_add_test(tc, truncated_shard_mid_run);
     suite_add_tcase(s, tc);
     return s;
