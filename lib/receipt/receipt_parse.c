@@ -105,7 +105,10 @@ static int get_shape(parse_ctx *p, const cJSON *o, const char *key, int *ndim, i
         return bad(p, "a shape has too many dimensions");
     for (int d = 0; d < n; d++) {
         const cJSON *v = cJSON_GetArrayItem(a, d);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
+        /* below 2^53, like every other integer here: 1e999 is infinity and
+         * its cast to int64_t would be undefined */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0) ||
+            v->valuedouble != floor(v->valuedouble))
             return bad(p, "a shape holds a non-integer");
         shape[d] = (int64_t)v->valuedouble;
     }
