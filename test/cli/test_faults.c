@@ -2,7 +2,7 @@
  * points of a run, out of file-size budget (ulimit -f), a source shard
  * truncated before or during the run. Whatever happens, the destination
  * either does not exist or is the complete output of an undisturbed run
- * (byte-identical model and config); failures exit non-zero with a message
+ * (passes hxq verify; byte-identical model and config); failures exit non-zero with a message
  * naming the problem. The source is a small synthetic checkpoint written
  * here (two shards + index), so each run takes a fraction of a second. */
 #include "hxq_io.h"
@@ -123,6 +123,8 @@ static void check_dst(const char *dst, const char *ref, const char *what)
 {
     if (!hxq_path_exists(dst))
         return;
+    ck_assert_msg(hxq_test_sh("'%s' verify '%s' >/dev/null 2>&1", hxq_test_bin(), dst) == 0,
+                  "%s: %s exists but does not verify", what, dst);
     const char *files[] = {"model.safetensors", "config.json"};
     for (int i = 0; i < 2; i++) {
         char a[4200], b[4200];
