@@ -225,6 +225,17 @@ START_TEST(file_size_limit)
 }
 END_TEST
 
+/* Runs compress on s and expects exit 3, a message naming `shard`, no DST. */
+static void expect_shard_error(const struct setup *s, const char *shard)
+{
+    int st = wait_status(spawn_compress(s->src, s->dst, s->errp));
+    char *e = read_text(s->errp);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
+    ck_assert_msg(strstr(e, shard) != NULL, "stderr does not name %s: %s", shard, e);
+    ck_assert(!hxq_path_exists(s->dst));
+    free(e);
+}
+
 START_TEST(truncated_shard_before_run)
 {
     struct setup s;
@@ -232,12 +243,7 @@ START_TEST(truncated_shard_before_run)
     char shard[4300];
     snprintf(shard, sizeof(shard), "%s/model-00002-of-00002.safetensors", s.src);
     ck_assert_int_eq(truncate(shard, 200000), 0);
-    int st = wait_status(spawn_compress(s.src, s.dst, s.errp));
-    char *e = read_text(s.errp);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
-    ck_assert_msg(strstr(e, "model-00002-of-00002.safetensors") != NULL, "stderr: %s", e);
-    ck_assert(!hxq_path_exists(s.dst));
-    free(e);
+    expect_shard_error(&s, "model-00002-of-00002.safetensors");
     setup_free(&s);
 }
 END_TEST
@@ -252,12 +258,7 @@ START_TEST(unreadable_shard)
     snprintf(shard, sizeof(shard), "%s/model-00001-of-00002.safetensors", s.src);
     ck_assert_int_eq(unlink(shard), 0);
     ck_assert_int_eq(mkdir(shard, 0755), 0);
-    int st = wait_status(spawn_compress(s.src, s.dst, s.errp));
-    char *e = read_text(s.errp);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
-    ck_assert_msg(strstr(e, "model-00001-of-00002.safetensors") != NULL, "stderr: %s", e);
-    ck_assert(!hxq_path_exists(s.dst));
-    free(e);
+    expect_shard_error(&s, "model-00001-of-00002.safetensors");
     setup_free(&s);
 }
 END_TEST
