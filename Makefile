@@ -125,7 +125,7 @@ test-san:
 	$(MAKE) SAN=1 test
 
 test-cuda: $(HXQ) $(TEST_BIN)
-	@HXQ_REQUIRE_GPU=1 HXQ_BIN=$(HXQ) bash test/run_tests.sh $(filter %cuda%,$(TEST_BIN))
+	@HXQ_REQUIRE_GPU=1 HXQ_BIN=$(HXQ) bash test/run_tests.sh $(foreach t,$(TEST_BIN),$(if $(findstring cuda,$(t)),$(t)))
 
 cuda-check:
 	@echo "CUDA=$(CUDA) NVCC=$(NVCC)"

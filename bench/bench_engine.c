@@ -3,12 +3,23 @@
  *
  *   bench_engine DIR THREADS PROMPT_TOKENS DECODE_TOKENS
  *
- * Prints one line: "prompt_tok_s P decode_tok_s D active_bytes B" where B
- * is the weight bytes read per decoded token (hxq_model_active_bytes). */
+ * Prints one line: "prompt_tok_s P decode_tok_s D active_bytes B
+ * prompt_cpu C decode_cpu C" where B is the weight bytes read per decoded
+ * token (hxq_model_active_bytes) and the cpu figures are the process's
+ * CPU seconds per wall second in each phase (close to THREADS on an idle
+ * machine, lower when other work shares the cores). */
 #include "hxq_infer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 int main(int argc, char **argv)
 {
@@ -48,11 +59,12 @@ int main(int argc, char **argv)
     int32_t warm = ids[0];
     int rc = hxq_engine_forward(e, &warm, 1, &out, &err);
     hxq_engine_reset(e);
-    double t0 = hxq_now();
+    double t0 = hxq_now(), c0 = cpu_now();
     if (rc == HXQ_OK)
         rc = hxq_engine_forward(e, ids, np, &out, &err);
-    double tp = hxq_now() - t0;
+    double tp = hxq_now() - t0, cp = cpu_now() - c0;
     t0 = hxq_now();
+    c0 = cpu_now();
     for (int64_t i = 0; rc == HXQ_OK && i < nd; i++) {
         int32_t best = 0;
         for (int64_t v = 1; v < m.vocab; v++)
@@ -60,13 +72,14 @@ int main(int argc, char **argv)
                 best = (int32_t)v;
         rc = hxq_engine_forward(e, &best, 1, &out, &err);
     }
-    double td = hxq_now() - t0;
+    double td = hxq_now() - t0, cd = cpu_now() - c0;
     if (rc < 0) {
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 3;
     }
-    printf("prompt_tok_s %.2f decode_tok_s %.2f active_bytes %llu\n", (double)np / tp,
-           (double)nd / td, (unsigned long long)hxq_model_active_bytes(&m));
+    printf("prompt_tok_s %.2f decode_tok_s %.2f active_bytes %llu prompt_cpu %.2f "
+           "decode_cpu %.2f\n", (double)np / tp, (double)nd / td,
+           (unsigned long long)hxq_model_active_bytes(&m), cp / tp, cd / td);
     hxq_engine_free(e);
     hxq_model_free(&m);
     free(logits);

@@ -40,6 +40,7 @@ echo "== hxq compress --threads $THREADS"
 grep -E "Elapsed|Maximum resident" "$T/time.txt"
 wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$T/time.txt")
 rss_kb=$(awk -F': ' '/Maximum resident/ {print $2}' "$T/time.txt")
+cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$T/time.txt")
 out_bytes=$(cat "$T"/out/*.safetensors | wc -c)
 
 echo "== floor: read source + SHA-256 of $out_bytes bytes"
@@ -54,10 +55,11 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 
 awk -v sb="$src_bytes" -v ob="$out_bytes" -v w="$wall" -v f="$floor" -v rss="$rss_kb" \
-    -v t0="$t0" -v t1="$t1" 'BEGIN {
-    printf "compress: %.2f s, %.3f GB/s of source (%.2fx smaller)\n", w, sb / w / 1e9, sb / ob
+    -v t0="$t0" -v t1="$t1" -v cpu="$cpu" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    printf "compress: %.2f s wall, %.2f s CPU, %.3f GB/s of source (%.2fx smaller)\n", w, cpu, sb / w / 1e9, sb / ob
     printf "floor:    %.2f s, %.3f GB/s\n", f, sb / f / 1e9
     printf "ratio compress/floor throughput: %.1f%%\n", 100 * f / w
     printf "peak RSS: %.0f MiB\n", rss / 1024
     printf "tiny-olmoe: %.2f s wall\n", t1 - t0
+    printf "load average at the end: %s (2 cores shared: wall times include waiting)\n", load
 }'

@@ -3,6 +3,7 @@
 #include "hxq_pipeline.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,25 @@ static int parse_sidecar(const char *s, hxq_encode_opts *e)
     return 0;
 }
 
+/* Set by SIGINT/SIGTERM: the library stops and removes its staging folder. */
+static volatile int interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 struct progress_state {
     double last;
 };
@@ -121,8 +141,9 @@ static void draw_progress(void *ctx, const hxq_progress *p)
         double eta = p->bytes_done > 0 ? now * (double)(p->bytes_total - p->bytes_done) /
                                              (double)p->bytes_done
                                        : 0;
-        fprintf(stderr, "\r\033[Kcompress: %lld/%lld tensors  %.2f GB/s  ETA %.0fs",
-                (long long)p->done, (long long)p->total, gbs, eta);
+        fprintf(stderr, "\r\033[Kcompress: %lld/%lld tensors  %.2f %s  ETA %.0fs",
+                (long long)p->done, (long long)p->total, gbs >= 1 ? gbs : gbs * 1000,
+                gbs >= 1 ? "GB/s" : "MB/s", eta);
     }
     if (final)
         fputs("\r\033[K", stderr);
@@ -286,6 +307,8 @@ int cmd_compress(int argc, char **argv)
     hxq_error err = {0};
     hxq_compress_summary s;
     memset(&s, 0, sizeof(s));
+    o.cancel = &interrupted;
+    catch_signals();
     int st = hxq_compress(pos[0], pos[1], &o, &s, &err);
     free(extra);
     if (st < 0 && st != HXQ_ERR_VERIFY)

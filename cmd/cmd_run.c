@@ -378,6 +378,7 @@ static void chat_free(chat *h)
     free(h->msgs);
     free(h->owned);
     free(h->cached);
+    memset(h, 0, sizeof(*h));
 }
 
 static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
@@ -432,20 +433,27 @@ static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
     return rc;
 }
 
+/* A new conversation: empty, or the --system message. */
+static int chat_start(chat *h, const run_opts *o, hxq_error *err)
+{
+    memset(h, 0, sizeof(*h));
+    char *sys = o->system ? hxq_strdup(o->system) : NULL;
+    if (o->system && (!sys || chat_add(h, "system", sys) < 0)) {
+        free(sys);
+        chat_free(h);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
+    return HXQ_OK;
+}
+
 /* Interactive mode: one user line per turn until end of input. */
 static int cmd_run_chat(run_ctx *c, const run_opts *o, hxq_error *err)
 {
     chat h;
-    memset(&h, 0, sizeof(h));
     char *line = NULL;
     size_t cap = 0;
+    HXQ_TRY(chat_start(&h, o, err));
     int rc = HXQ_OK;
-    char *sys = o->system ? hxq_strdup(o->system) : NULL;
-    if (o->system && (!sys || chat_add(&h, "system", sys) < 0)) {
-        free(sys);
-        chat_free(&h);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    }
     fprintf(stderr, "hxq run: interactive chat, end with Ctrl-D\n");
     for (;;) {
         fputs("> ", stdout);
@@ -468,9 +476,9 @@ static int cmd_run_chat(run_ctx *c, const run_opts *o, hxq_error *err)
             /* context full: report and start a new conversation */
             fprintf(stderr, "hxq run: %s; starting over\n", err->msg);
             chat_free(&h);
-            memset(&h, 0, sizeof(h));
             hxq_engine_reset(c->e);
-            rc = HXQ_OK;
+            if ((rc = chat_start(&h, o, err)) < 0)
+                break;
         } else if (rc < 0) {
             break;
         }

@@ -108,10 +108,7 @@ static size_t attention_smem(int64_t head_dim, int64_t max_ctx)
 /* Called by hxq_cuda_prepare(). */
 extern "C" int cuda_attention_prepare(int max_smem, hxq_error *err)
 {
-    return cuda_status(cudaFuncSetAttribute(attention_kernel,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            max_smem),
-                       "attention: set shared memory limit", err);
+    return cuda_allow_smem(attention_kernel, max_smem, "attention: shared memory limit", err);
 }
 
 extern "C" int hxq_cuda_attention(const float *q, int64_t q_stride, const float *k_cache,

@@ -27,6 +27,19 @@ static inline int cuda_status(cudaError_t e, const char *what, hxq_error *err)
 
 #define CUDA_STREAM(s) ((cudaStream_t)(s))
 
+/* Raises a kernel's dynamic shared-memory limit to the device's opt-in
+ * maximum less the kernel's static shared memory (the sum may not exceed
+ * the opt-in maximum). Not for use inside a graph capture. */
+template <typename K>
+static int cuda_allow_smem(K kernel, int optin, const char *what, hxq_error *err)
+{
+    cudaFuncAttributes fa;
+    HXQ_TRY(cuda_status(cudaFuncGetAttributes(&fa, kernel), what, err));
+    return cuda_status(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                            optin - (int)fa.sharedSizeBytes),
+                       what, err);
+}
+
 /* Largest grid.y / grid.z. */
 #define CUDA_GRID_YZ_MAX 65535
 

@@ -61,7 +61,8 @@ void hxq_cuda_free(void *ptr);
 int hxq_cuda_host_alloc(void **ptr, size_t bytes, hxq_error *err);
 void hxq_cuda_host_free(void *ptr);
 
-/*! hxq_cuda_upload() / hxq_cuda_download() : synchronous copies. */
+/*! hxq_cuda_upload() / hxq_cuda_download() : synchronous copies (complete,
+ *  and visible to every stream, when they return). Not inside a capture. */
 int hxq_cuda_upload(void *d_dst, const void *src, size_t bytes, hxq_error *err);
 int hxq_cuda_download(void *dst, const void *d_src, size_t bytes, hxq_error *err);
 

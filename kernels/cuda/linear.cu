@@ -202,16 +202,10 @@ static void linear_launch(const lin_params &p, dim3 grid, size_t smem, cudaStrea
 }
 
 template <int KIND>
-static int linear_set_smem(int max_bytes, hxq_error *err)
+static int linear_set_smem(int optin, hxq_error *err)
 {
-    HXQ_TRY(cuda_status(cudaFuncSetAttribute(linear_kernel<KIND, 1>,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             max_bytes),
-                        "linear: set shared memory limit", err));
-    return cuda_status(cudaFuncSetAttribute(linear_kernel<KIND, 4>,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            max_bytes),
-                       "linear: set shared memory limit", err);
+    HXQ_TRY(cuda_allow_smem(linear_kernel<KIND, 1>, optin, "linear: shared memory limit", err));
+    return cuda_allow_smem(linear_kernel<KIND, 4>, optin, "linear: shared memory limit", err);
 }
 
 /* Called by hxq_cuda_prepare(). */

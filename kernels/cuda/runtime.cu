@@ -101,7 +101,10 @@ extern "C" int hxq_cuda_upload(void *d_dst, const void *src, size_t bytes, hxq_e
         return hxq_err(err, HXQ_ERR_INVALID, "cuda upload: NULL argument");
     if (!bytes)
         return HXQ_OK;
-    return cuda_status(cudaMemcpy(d_dst, src, bytes, cudaMemcpyHostToDevice), "upload", err);
+    HXQ_TRY(cuda_status(cudaMemcpy(d_dst, src, bytes, cudaMemcpyHostToDevice), "upload", err));
+    /* cudaMemcpy from pageable memory may return before the DMA lands; work on
+     * other (non-blocking) streams must see the data */
+    return cuda_status(cudaStreamSynchronize(0), "upload", err);
 }
 
 extern "C" int hxq_cuda_download(void *dst, const void *d_src, size_t bytes, hxq_error *err)

@@ -1,6 +1,7 @@
 /* decode.c - effective weights of a stored matrix: codebook[indices] with
  * the sidecar values replacing theirs. */
 #include "hxq_codec.h"
+#include "matvec_int.h"
 
 /* First sidecar entry at or after flat position p. */
 static int64_t dec_first(const hxq_qmatrix *m, int64_t p)
@@ -18,6 +19,10 @@ static int64_t dec_first(const hxq_qmatrix *m, int64_t p)
 
 void hxq_codec_decode_f32(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *out)
 {
+    if (m->cols % 64 == 0 && codec_cpu_has_vbmi()) {
+        codec_decode_hxq_vbmi(m, r0, r1, out);   /* matvec_avx512.c, same result */
+        return;
+    }
     int64_t b = r0 * m->cols, e = r1 * m->cols;
     const uint8_t *idx = m->indices;
     for (int64_t p = b; p < e; p++)

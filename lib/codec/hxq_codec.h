@@ -145,6 +145,13 @@ void hxq_matvec_bf16(const uint16_t *w, int64_t cols, const float *x, float *y, 
 void hxq_matvec_bf16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
                          int64_t r0, int64_t r1);
 
+/* W is IEEE F16 [rows, cols] row-major (2-byte aligned): the exact tensors
+ * of the reference's HXQ folders. */
+void hxq_matvec_f16(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,
+                    int64_t r1);
+void hxq_matvec_f16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                        int64_t r0, int64_t r1);
+
 /* W is F32 [rows, cols] row-major. */
 void hxq_matvec_f32(const float *w, int64_t cols, const float *x, float *y, int64_t r0,
                     int64_t r1);

@@ -45,6 +45,7 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
         __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
         int64_t c = 0;
         for (; c + 32 <= cols; c += 32) {
+            _mm_prefetch((const char *)(idx + c + 2048), _MM_HINT_T0);
             a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
             a1 = _mm256_fmadd_ps(gather8(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);
             a2 = _mm256_fmadd_ps(gather8(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2);
@@ -66,28 +67,39 @@ static inline __m256 bf16x8(const uint16_t *p)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
-void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
-                            int64_t r0, int64_t r1)
+static inline __m256 f16x8(const uint16_t *p)
 {
-    for (int64_t r = r0; r < r1; r++) {
-        const uint16_t *row = w + r * cols;
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
-        int64_t c = 0;
-        for (; c + 32 <= cols; c += 32) {
-            a0 = _mm256_fmadd_ps(bf16x8(row + c), _mm256_loadu_ps(x + c), a0);
-            a1 = _mm256_fmadd_ps(bf16x8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);
-            a2 = _mm256_fmadd_ps(bf16x8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2);
-            a3 = _mm256_fmadd_ps(bf16x8(row + c + 24), _mm256_loadu_ps(x + c + 24), a3);
-        }
-        for (; c + 8 <= cols; c += 8)
-            a0 = _mm256_fmadd_ps(bf16x8(row + c), _mm256_loadu_ps(x + c), a0);
-        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-        for (; c < cols; c++)
-            acc += hxq_bf16_to_f32(row[c]) * x[c];
-        y[r - r0] = acc;
-    }
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
+
+/* BF16 and F16 rows: the same loop around a widening load. */
+#define HALF_MATVEC(name, load8, widen1)                                                   \
+    void name(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,       \
+              int64_t r1)                                                                  \
+    {                                                                                      \
+        for (int64_t r = r0; r < r1; r++) {                                                \
+            const uint16_t *row = w + r * cols;                                            \
+            __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                     \
+            __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                     \
+            int64_t c = 0;                                                                 \
+            for (; c + 32 <= cols; c += 32) {                                              \
+                _mm_prefetch((const char *)(row + c + 1024), _MM_HINT_T0);                 \
+                a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
+                a1 = _mm256_fmadd_ps(load8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);  \
+                a2 = _mm256_fmadd_ps(load8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2); \
+                a3 = _mm256_fmadd_ps(load8(row + c + 24), _mm256_loadu_ps(x + c + 24), a3); \
+            }                                                                              \
+            for (; c + 8 <= cols; c += 8)                                                  \
+                a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
+            float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))); \
+            for (; c < cols; c++)                                                          \
+                acc += widen1(row[c]) * x[c];                                              \
+            y[r - r0] = acc;                                                               \
+        }                                                                                  \
+    }
+
+HALF_MATVEC(codec_matvec_bf16_avx2, bf16x8, hxq_bf16_to_f32)
+HALF_MATVEC(codec_matvec_f16_avx2, f16x8, hxq_f16_to_f32)
 
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1)

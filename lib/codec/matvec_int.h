@@ -9,8 +9,20 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
                            int64_t r1);
 void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
                             int64_t r0, int64_t r1);
+void codec_matvec_f16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
+                           int64_t r0, int64_t r1);
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1);
+
+/* AVX-512 VBMI variant (matvec_avx512.c); needs cols % 64 == 0. */
+void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
+                           int64_t r1);
+
+/* hxq_codec_decode_f32 with VBMI; needs cols % 64 == 0. */
+void codec_decode_hxq_vbmi(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *out);
+
+/* 1 when the CPU runs the _vbmi functions. */
+int codec_cpu_has_vbmi(void);
 
 /* First sidecar entry with position >= p (binary search). */
 int64_t codec_sidecar_lower_bound(const hxq_qmatrix *m, int64_t p);

@@ -51,16 +51,29 @@ void hxq_matvec_hxq_ref(const hxq_qmatrix *m, const float *x, float *y, int64_t 
     }
 }
 
-void hxq_matvec_bf16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
-                         int64_t r0, int64_t r1)
+/* 16-bit rows widened by `widen`, fp32 accumulation. */
+static void matvec_half_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                            int64_t r0, int64_t r1, float (*widen)(uint16_t))
 {
     for (int64_t r = r0; r < r1; r++) {
         const uint16_t *row = w + r * cols;
         float acc = 0.0f;
         for (int64_t c = 0; c < cols; c++)
-            acc += hxq_bf16_to_f32(row[c]) * x[c];
+            acc += widen(row[c]) * x[c];
         y[r - r0] = acc;
     }
+}
+
+void hxq_matvec_bf16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                         int64_t r0, int64_t r1)
+{
+    matvec_half_ref(w, cols, x, y, r0, r1, hxq_bf16_to_f32);
+}
+
+void hxq_matvec_f16_ref(const uint16_t *w, int64_t cols, const float *x, float *y,
+                        int64_t r0, int64_t r1)
+{
+    matvec_half_ref(w, cols, x, y, r0, r1, hxq_f16_to_f32);
 }
 
 static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *y,
@@ -77,7 +90,9 @@ static void matvec_f32_ref(const float *w, int64_t cols, const float *x, float *
 
 void hxq_matvec_hxq(const hxq_qmatrix *m, const float *x, float *y, int64_t r0, int64_t r1)
 {
-    if (hxq_cpu_has_avx2())
+    if (m->cols % 64 == 0 && codec_cpu_has_vbmi())
+        codec_matvec_hxq_vbmi(m, x, y, r0, r1);
+    else if (hxq_cpu_has_avx2())
         codec_matvec_hxq_avx2(m, x, y, r0, r1);
     else
         hxq_matvec_hxq_ref(m, x, y, r0, r1);
@@ -90,6 +105,15 @@ void hxq_matvec_bf16(const uint16_t *w, int64_t cols, const float *x, float *y, 
         codec_matvec_bf16_avx2(w, cols, x, y, r0, r1);
     else
         hxq_matvec_bf16_ref(w, cols, x, y, r0, r1);
+}
+
+void hxq_matvec_f16(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,
+                    int64_t r1)
+{
+    if (hxq_cpu_has_avx2())
+        codec_matvec_f16_avx2(w, cols, x, y, r0, r1);
+    else
+        hxq_matvec_f16_ref(w, cols, x, y, r0, r1);
 }
 
 void hxq_matvec_f32(const float *w, int64_t cols, const float *x, float *y, int64_t r0,

@@ -4,13 +4,16 @@
  * For a fixed codebook the best sidecar of N elements is the N elements of
  * largest squared error; for a fixed sidecar the best codebook is the
  * optimal k-means of the remaining elements. Alternating the two never
- * increases the error, and reaches a local optimum; it is run from two
- * starts, the reference's own choice (its percentile band, largest
- * magnitudes first) and the error rule of the unconstrained fit, and the
- * better result is kept, so the error is never above that of the
- * reference's sidecar with an optimal codebook. Everything works on the
- * distinct values (take[i] = how many elements of value x[i] go to the
- * sidecar), so a round costs one fit plus O(n log n). */
+ * increases the error and reaches a local optimum. It is run from two
+ * starts: the reference's own choice (its percentile band, largest
+ * magnitudes first) with the exact DP codebook, which alone guarantees an
+ * error no higher than the reference's choice at the same N, and the error
+ * rule of an unconstrained fit; only strictly better pairs replace the
+ * best. Refits inside the alternation are Lloyd from the current codebook
+ * (the sidecar moves little between rounds); exact_refits adds DP refits
+ * of the best sidecar. Everything works on the distinct values (take[i] =
+ * how many elements of value x[i] go to the sidecar), so a round costs
+ * O(n log N) plus the refit. */
 #include "codec_int.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* attention.c - OLMoE self-attention on the CPU: q/k/v projections,
  * RMSNorm of q and k over the full width, NeoX RoPE, KV cache, causal
- * softmax attention per head. */
+ * softmax attention per head with sgemm. */
 #include "cpu_int.h"
 
 #include <cblas.h>
@@ -25,48 +25,11 @@ typedef struct attn_job {
     float *out;
 } attn_job;
 
-/* Items are (token, head) pairs. */
+/* Items are heads; per head S = Q K^T over the whole cache prefix (the
+ * n new queries against pos + n keys), causal mask and softmax per row,
+ * then O = P V, with sgemm (one thread each, so results do not depend on
+ * the thread count). */
 static void attn_heads(void *ctx, int64_t b, int64_t e, int tid)
-{
-    const attn_job *j = ctx;
-    const hxq_model *m = j->s->m;
-    int64_t H = m->hidden, nh = m->n_heads, hd = m->head_dim;
-    float scale = 1.0f / sqrtf((float)hd);
-    float *sc = j->s->scores[tid];
-    for (int64_t it = b; it < e; it++) {
-        int64_t t = it / nh, h = it % nh;
-        int64_t len = j->pos + t + 1;
-        const float *q = j->q + t * H + h * hd;
-        float mx = -INFINITY;
-        for (int64_t p = 0; p < len; p++) {
-            const float *k = j->kc + p * H + h * hd;
-            float d = 0.0f;
-            for (int64_t i = 0; i < hd; i++)
-                d += q[i] * k[i];
-            sc[p] = d * scale;
-            if (sc[p] > mx)
-                mx = sc[p];
-        }
-        float sum = 0.0f;
-        for (int64_t p = 0; p < len; p++) {
-            sc[p] = expf(sc[p] - mx);
-            sum += sc[p];
-        }
-        float inv = 1.0f / sum;
-        float *o = j->out + t * H + h * hd;
-        memset(o, 0, (size_t)hd * sizeof(float));
-        for (int64_t p = 0; p < len; p++) {
-            const float *v = j->vc + p * H + h * hd;
-            float w = sc[p] * inv;
-            for (int64_t i = 0; i < hd; i++)
-                o[i] += w * v[i];
-        }
-    }
-}
-
-/* Batches: items are heads; per head S = Q K^T over the whole cache
- * prefix, causal mask and softmax per row, then O = P V, with sgemm. */
-static void attn_heads_gemm(void *ctx, int64_t b, int64_t e, int tid)
 {
     const attn_job *j = ctx;
     const hxq_model *m = j->s->m;
@@ -121,8 +84,5 @@ void cpu_attention(cpu_state *s, int64_t l, const float *a, int64_t n, int64_t p
     memcpy(kc + pos * H, s->k, (size_t)(n * H) * sizeof(float));
     memcpy(vc + pos * H, s->v, (size_t)(n * H) * sizeof(float));
     attn_job j = {s, s->q, kc, vc, pos, n, out};
-    if (n == 1)
-        hxq_pool_run(s->pool, m->n_heads, 1, attn_heads, &j);
-    else
-        hxq_pool_run(s->pool, m->n_heads, 1, attn_heads_gemm, &j);
+    hxq_pool_run(s->pool, m->n_heads, 1, attn_heads, &j);
 }

@@ -26,10 +26,8 @@ struct cpu_state {
 };
 typedef struct cpu_state cpu_state;
 
-/* y[r - r0] = (W x)[r] for rows [r0, r1) of any storage kind; row is
- * scratch of w->cols floats (used for F16 weights). */
-void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1,
-                float *row);
+/* y[r - r0] = (W x)[r] for rows [r0, r1) of any storage kind. */
+void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1);
 
 /* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. n == 1 runs the
  * matrix-vector kernels over row blocks; n > 1 decodes tiles of

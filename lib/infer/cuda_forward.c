@@ -130,6 +130,11 @@ const cuda_dmodel *cuda_run_model(const cuda_run *r)
     return &r->w;
 }
 
+int cuda_run_graph_captured(const cuda_run *r)
+{
+    return r->graph != NULL;
+}
+
 /* y = W norm(x) for ntok tokens through a one-matrix (or q/k/v) table;
  * norm_w NULL: no RMSNorm prologue. */
 static int run_linear(cuda_run *r, const struct hxq_cuda_mat *mats, int kind, int nsel,
@@ -338,6 +343,12 @@ void cuda_run_set_graph(cuda_run *r, int on)
 const cuda_dmodel *cuda_run_model(const cuda_run *r)
 {
     return &r->w;
+}
+
+int cuda_run_graph_captured(const cuda_run *r)
+{
+    (void)r;
+    return 0;
 }
 
 int cuda_run_forward(cuda_run *r, const int32_t *ids, int64_t n, int64_t pos,

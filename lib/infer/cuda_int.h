@@ -127,6 +127,11 @@ void cuda_run_free(cuda_run *r);
  *  graph for one-token steps. */
 void cuda_run_set_graph(cuda_run *r, int on);
 
+/*! cuda_run_graph_captured() : 1 once the one-token step runs as a captured
+ *  graph, 0 before the first such step or when capture failed (then the
+ *  run launches kernels directly). */
+int cuda_run_graph_captured(const cuda_run *r);
+
 /*! cuda_run_model() : the device model the run owns. */
 const cuda_dmodel *cuda_run_model(const cuda_run *r);
 

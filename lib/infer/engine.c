@@ -125,7 +125,7 @@ int hxq_engine_forward(hxq_engine *e, const int32_t *ids, int64_t n,
             else if (b + nb < n)
                 o.logits = NULL;
         }
-        int rc = e->be->forward(e->state, ids + b, nb, e->pos, out ? &o : NULL, err);
+        int rc = e->be->forward(e->state, ids + b, nb, e->pos, &o, err);
         if (rc < 0)
             return rc;
         e->pos += nb;

@@ -135,11 +135,16 @@ typedef struct hxq_forward_out {
     float *router_logits;    /* [n_layers, n, E], before the softmax      */
 } hxq_forward_out;
 
-/* A device backend. create() gets the loaded model and the options and
- * returns its private state; forward() processes ids[0..n) at positions
- * pos..pos+n-1 (pos + n <= max_ctx, n <= max_batch are checked by the
- * caller) with the KV cache of positions < pos already filled; reset()
- * forgets nothing but may release per-sequence data. */
+/* A device backend. create() gets the loaded model and the resolved
+ * options (threads, max_ctx, max_batch filled in) and returns its private
+ * state, which owns its KV cache; destroy() frees it. forward() processes
+ * ids[0..n) at positions pos..pos+n-1 (ids in range, pos + n <= max_ctx
+ * and n <= max_batch are checked by the engine) with the cache of
+ * positions < pos already filled, writes the cache for the new positions
+ * and fills the wanted fields of out (never NULL here; out->logits is NULL
+ * when the engine needs no logits from this batch). Positions >= pos hold
+ * stale data after a rewind and must simply be overwritten. The engine
+ * selects a backend in infer_backend_select() (engine.c). */
 typedef struct hxq_backend {
     const char *name;
     int (*create)(const hxq_model *m, const hxq_engine_opts *o, void **state,

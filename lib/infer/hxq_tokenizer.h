@@ -14,11 +14,13 @@
  * UTF-8 with invalid sequences replaced by U+FFFD as Rust's
  * String::from_utf8_lossy does.
  *
- * Supported tokenizer.json parts: normalizer null / NFC / Sequence of
- * those; pre_tokenizer ByteLevel (use_regex true, add_prefix_space
- * true/false); model BPE (vocab, merges as "a b" strings or [a, b] pairs,
- * no dropout, no unk/byte_fallback needed); decoder ByteLevel or null.
- * Anything else is HXQ_ERR_UNSUPPORTED with a message naming the type.
+ * Supported tokenizer.json parts: normalizer null / NFC / NFKC / NFD /
+ * NFKD / a Sequence of one of them; pre_tokenizer ByteLevel (use_regex,
+ * add_prefix_space), alone or as the only member of a Sequence; model BPE
+ * (vocab, merges as "a b" strings or [a, b] pairs, unk_token, fuse_unk,
+ * byte_fallback, ignore_merges; no dropout, no subword prefix/suffix);
+ * decoder ByteLevel. Anything else is HXQ_ERR_UNSUPPORTED with a message
+ * naming the type. See docs/TOKENIZER.md.
  *
  * Depends on: common, io (file reading), utf8proc, PCRE2, cJSON.
  * Thread-safety: a loaded hxq_tokenizer is immutable; every function that
@@ -67,7 +69,8 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
  *  reported by hxq_tokenizer_chat_render(). name labels messages.
  *  @return HXQ_OK; HXQ_ERR_FORMAT (bad JSON, wrong field types, a bos/eos
  *  token that is not in the vocabulary); HXQ_ERR_NOMEM. On failure tok is
- *  unchanged. */
+ *  unchanged. This modifies tok: call it before sharing tok between
+ *  threads. Fields absent from json keep their values. */
 int hxq_tokenizer_load_config(hxq_tokenizer *tok, const char *json, size_t len,
                               const char *name, hxq_error *err);
 

@@ -37,6 +37,11 @@ int infer_load_module(hxq_model *m, const char *name, int64_t rows, int64_t cols
 /* Frees m->modules (model_hxq.c). */
 void infer_free_modules(hxq_model *m);
 
+/* n BF16 / F16 values widened to float (widen_avx2.c; needs AVX2+F16C,
+ * see hxq_cpu_has_avx2). */
+void infer_widen_bf16_avx2(const uint16_t *p, int64_t n, float *out);
+void infer_widen_f16_avx2(const uint16_t *p, int64_t n, float *out);
+
 /* Bytes of weight data behind a Linear. */
 uint64_t infer_linear_bytes(const hxq_linear *w);
 

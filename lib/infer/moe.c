@@ -67,8 +67,8 @@ static void dec_gate_up(void *ctx, int64_t b, int64_t e, int tid)
         int32_t ex = j->sel[c];
         cpu_state *s = j->s;
         float *gy = s->dg + c * I, *uy = s->du + c * I;
-        cpu_matvec(&j->L->gate[ex], j->m, gy + r0, r0, r1, s->tile[tid]);
-        cpu_matvec(&j->L->up[ex], j->m, uy + r0, r0, r1, s->tile[tid]);
+        cpu_matvec(&j->L->gate[ex], j->m, gy + r0, r0, r1);
+        cpu_matvec(&j->L->up[ex], j->m, uy + r0, r0, r1);
         for (int64_t r = r0; r < r1; r++)
             gy[r] = silu(gy[r]) * uy[r];
     }
@@ -85,7 +85,7 @@ static void dec_down(void *ctx, int64_t b, int64_t e, int tid)
     for (int64_t it = b; it < e; it++) {
         int64_t r0 = it * MOE_BLOCK, r1 = r0 + MOE_BLOCK < H ? r0 + MOE_BLOCK : H;
         for (int64_t c = 0; c < s->m->top_k; c++) {
-            cpu_matvec(&j->L->down[j->sel[c]], s->dg + c * I, tmp, r0, r1, s->tile[tid]);
+            cpu_matvec(&j->L->down[j->sel[c]], s->dg + c * I, tmp, r0, r1);
             for (int64_t r = r0; r < r1; r++)
                 j->x[r] += j->w[c] * tmp[r - r0];
         }

@@ -108,15 +108,27 @@ static int32_t cp_at(const char *s, size_t len, size_t pos, size_t *clen)
     return cp;
 }
 
+/* Rust regex's Unicode \w, which HF uses for single_word: Alphabetic (letters,
+ * Nl, Other_Alphabetic), marks, decimal digits, connector punctuation and
+ * the joiners. Other_Alphabetic outside the marks is spelled out (circled
+ * and squared Latin letters). */
 static int is_word_cp(int32_t cp)
 {
     if (cp < 0)
         return 0;
-    if (cp == '_')
+    if (cp == 0x200C || cp == 0x200D || (cp >= 0x24B6 && cp <= 0x24E9) ||
+        (cp >= 0x1F130 && cp <= 0x1F149) || (cp >= 0x1F150 && cp <= 0x1F169) ||
+        (cp >= 0x1F170 && cp <= 0x1F189))
         return 1;
-    utf8proc_category_t c = utf8proc_category(cp);
-    return (c >= UTF8PROC_CATEGORY_LU && c <= UTF8PROC_CATEGORY_LO) ||
-           (c >= UTF8PROC_CATEGORY_ND && c <= UTF8PROC_CATEGORY_NO);
+    switch (utf8proc_category(cp)) {
+    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_MN: case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_PC:
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 /* Unicode White_Space (Rust char::is_whitespace). */

@@ -206,6 +206,12 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
     }
     if (max < 0)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is empty", tok->name);
+    /* ids are dense in real files; a few entries claiming huge ids would
+     * only make the id table enormous */
+    int64_t entries = (int64_t)cJSON_GetArraySize(vocab) + i;
+    if ((int64_t)max >= 4 * entries + 1024)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: largest id %d is far beyond the %lld "
+                       "entries (ids must be nearly dense)", tok->name, max, (long long)entries);
     tok->vocab_size = max + 1;
     tok->tokens = hxq_calloc_array(tok->vocab_size, sizeof(*tok->tokens));
     if (!tok->tokens)

@@ -15,12 +15,20 @@ static void decode_rows(const hxq_linear *w, int64_t r0, int64_t r1, float *out)
         break;
     case HXQ_WEIGHT_BF16: {
         const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        if (hxq_cpu_has_avx2()) {
+            infer_widen_bf16_avx2(p, n, out);
+            break;
+        }
         for (int64_t i = 0; i < n; i++)
             out[i] = hxq_bf16_to_f32(p[i]);
         break;
     }
     case HXQ_WEIGHT_F16: {
         const uint16_t *p = (const uint16_t *)w->data + r0 * w->cols;
+        if (hxq_cpu_has_avx2()) {
+            infer_widen_f16_avx2(p, n, out);
+            break;
+        }
         for (int64_t i = 0; i < n; i++)
             out[i] = hxq_f16_to_f32(p[i]);
         break;
@@ -45,8 +53,7 @@ typedef struct linear_job {
     int64_t ldy;
 } linear_job;
 
-void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1,
-                float *row)
+void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1)
 {
     switch (w->kind) {
     case HXQ_WEIGHT_F32:
@@ -59,11 +66,7 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
         hxq_matvec_hxq(&w->q, x, y, r0, r1);
         break;
     case HXQ_WEIGHT_F16:
-        /* rare (the reference's exact tensors): a row at a time */
-        for (int64_t r = r0; r < r1; r++) {
-            decode_rows(w, r, r + 1, row);
-            hxq_matvec_f32(row, w->cols, x, y + (r - r0), 0, 1);
-        }
+        hxq_matvec_f16(w->data, w->cols, x, y, r0, r1);
         break;
     }
 }
@@ -72,7 +75,7 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
 static void matvec_rows(void *ctx, int64_t b, int64_t e, int tid)
 {
     const linear_job *j = ctx;
-    cpu_matvec(j->w, j->x, j->y + b, b, e, j->s->tile[tid]);
+    cpu_matvec(j->w, j->x, j->y + b, b, e);
 }
 
 /* n > 1: tiles [b, e) of INFER_TILE_ROWS rows: decode, then sgemm. */

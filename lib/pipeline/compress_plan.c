@@ -245,17 +245,18 @@ static int scan_item(const hxq_plan *p, hxq_plan_item *it, hxq_error *e)
     case HXQ_SIDECAR_NONE:
         cnt = 0;
         break;
-    default: {
-        int64_t bad = pipeline_first_nonfinite(it->data, it->src->dtype, n);
-        if (bad >= 0)
-            return hxq_err(e, HXQ_ERR_FORMAT, "%s: tensor '%s': matrix '%s' has a non-finite "
-                           "value at element %lld", it->src->path, it->src->name, it->name,
-                           (long long)bad);
+    default:
+        /* the budget's histogram rejects NaN/Inf; scan only then, to name the element */
         cnt = hxq_codec_reference_budget(it->name, it->data, it->src->dtype, it->rows, it->cols);
-        if (cnt < 0)
+        if (cnt < 0) {
+            int64_t bad = pipeline_first_nonfinite(it->data, it->src->dtype, n);
+            if (bad >= 0)
+                return hxq_err(e, HXQ_ERR_FORMAT, "%s: tensor '%s': matrix '%s' has a "
+                               "non-finite value at element %lld", it->src->path, it->src->name,
+                               it->name, (long long)bad);
             return hxq_err(e, (int)cnt, "%s: tensor '%s': cannot compute the sidecar budget",
                            it->src->path, it->src->name);
-    }
+        }
     }
     it->sidecar = cnt;
     it->out_bytes = HXQ_CODEBOOK_SIZE * 4 + (uint64_t)n + (uint64_t)cnt * 12;
@@ -269,6 +270,11 @@ static void scan_task(void *ctx, int64_t begin, int64_t end, int tid)
     for (int64_t t = begin; t < end; t++) {
         hxq_error e = {0};
         int rc;
+        if (p->opts.cancel && *p->opts.cancel) {
+            hxq_err(&e, HXQ_ERR_IO, "interrupted");
+            scan_fail(c, t, &e);
+            return;
+        }
         if (t < c->nfiles) {
             const hxq_st_file *f = hxq_ckpt_file(p->ck, (int)t);
             hxq_rc_file *rf = &p->src_files[t];

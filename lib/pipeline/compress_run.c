@@ -159,6 +159,12 @@ static void run_task(void *ctx, int64_t begin, int64_t end, int tid)
         while (!c->failed && i - c->next_write >= c->window)
             pthread_cond_wait(&c->cv, &c->mu);
         int stop = c->failed;
+        if (!stop && c->p->opts.cancel && *c->p->opts.cancel) {
+            hxq_error e = {0};
+            hxq_err(&e, HXQ_ERR_IO, "interrupted");
+            run_fail(c, i, &e);
+            stop = 1;
+        }
         pthread_mutex_unlock(&c->mu);
         if (stop)
             return;

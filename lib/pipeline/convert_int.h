@@ -4,10 +4,10 @@
 #define HXQ_CONVERT_INT_H
 
 #include "hxq_codec.h"
+#include "hxq_pipeline.h"
 #include "hxq_receipt.h"
 #include "verify_int.h"
 
-#define CONVERT_DEFAULT_SHARD ((int64_t)5 * 1000 * 1000 * 1000)
 
 /* How an output tensor is produced. */
 typedef enum {
@@ -31,6 +31,7 @@ typedef struct cv_tensor {
     int64_t module;           /* module ops: index into plan->modules      */
     int shard;
     int lossy;                /* CV_RETYPE: some value changed             */
+    char xxh64[17];           /* of the bytes written                      */
 } cv_tensor;
 
 typedef struct cv_plan {
@@ -52,32 +53,26 @@ int convert_plan_build(cv_plan *p, const hxq_ckpt *ck, const hxq_qconfig *q,
                        hxq_convert_target to, int64_t max_shard, hxq_error *err);
 void convert_plan_free(cv_plan *p);
 
-/* The shard file name of shard i ("model.safetensors" when only one). */
-void convert_shard_name(const cv_plan *p, int i, char *buf, size_t cap);
+/* A growable list of written files (name, size, SHA-256). */
+typedef struct cv_files {
+    hxq_rc_file *f;
+    int n;
+} cv_files;
 
-/* Per output file: name, SHA-256, size (for the receipt). */
-typedef struct cv_file {
-    char name[256];
-    char sha256[HXQ_SHA256_HEX];
-    uint64_t size;
-} cv_file;
+void convert_files_free(cv_files *fl);
 
-/* Writes every shard of the plan into folder tmp, hashing as it goes;
- * files[] receives one entry per shard. */
-int convert_write_shards(const cv_plan *p, const char *tmp, cv_file *files, hxq_error *err);
+/* Writes every planned tensor into the shards (and index) in folder tmp
+ * and appends the files; fills each tensor's xxh64. */
+int convert_write_shards(cv_plan *p, const char *tmp, cv_files *files, hxq_error *err);
 
-/* Writes model.safetensors.index.json (sharded plans), config.json and
- * copies the other small files of src; appends their cv_file entries. */
-int convert_write_meta(const cv_plan *p, const char *src, const char *tmp, cv_file **files,
-                       int *nfiles, hxq_error *err);
+/* Writes config.json (quantization_config dropped or made canonical) and
+ * copies the tokenizer/generation files of src; appends them to files. */
+int convert_write_meta(const cv_plan *p, const char *src, const char *tmp, cv_files *files,
+                       hxq_error *err);
 
 /* Writes the sealed conversion_receipt.json into tmp. */
 int convert_write_receipt(const cv_plan *p, const char *src, const char *tmp,
-                          const hxq_convert_opts *o, const cv_file *files, int nfiles,
+                          const hxq_convert_opts *o, const cv_files *files,
                           const hxq_verify_report *check, hxq_error *err);
-
-/* 1 when name is a file of src that conversion does not carry over
- * (tensors, index, config, receipts) */
-int convert_skip_file(const char *name);
 
 #endif

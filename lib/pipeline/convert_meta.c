@@ -1,95 +1,28 @@
-/* convert_meta.c - the small files of a converted folder: shard index,
- * config.json (quantization_config dropped or made canonical) and the
- * tokenizer/generation files copied from the source. */
+/* convert_meta.c - the small files of a converted folder: config.json
+ * (quantization_config dropped or made canonical) and the tokenizer and
+ * generation files copied from the source. */
 #include "convert_int.h"
+#include "pipeline_int.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *const default_exact[] = {"embed_tokens", "embed_positions", "wte", "wpe",
                                             "lm_head", "layernorm", "layer_norm", "norm",
                                             "backbone.embedding"};
 
-int convert_skip_file(const char *name)
+/* Appends tmp/name, hashed, to the file list. */
+static int add_file(cv_files *fl, const char *tmp, const char *name, hxq_error *err)
 {
-    return verify_ends_with(name, ".safetensors") || verify_ends_with(name, ".tmp") ||
-           !strcmp(name, "model.safetensors.index.json") || !strcmp(name, "config.json") ||
-           !strcmp(name, VERIFY_COMPRESSION_RECEIPT) || !strcmp(name, VERIFY_CONVERSION_RECEIPT) ||
-           !strcmp(name, VERIFY_GATE_RECEIPT);
-}
-
-static int push_file(cv_file **files, int *n, const char *name, hxq_error *err)
-{
-    cv_file *f = realloc(*files, (size_t)(*n + 1) * sizeof(cv_file));
+    hxq_rc_file *f = realloc(fl->f, (size_t)(fl->n + 1) * sizeof(*f));
     if (!f)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    *files = f;
-    memset(&f[*n], 0, sizeof(cv_file));
-    snprintf(f[*n].name, sizeof(f[*n].name), "%s", name);
-    (*n)++;
-    return HXQ_OK;
-}
-
-/* Writes text as tmp/name and records it. */
-static int write_text(const char *tmp, const char *name, const char *text, cv_file **files,
-                      int *n, hxq_error *err)
-{
-    char *path = hxq_path_join(tmp, name);
-    if (!path)
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    size_t len = strlen(text);
-    int rc = hxq_write_file_atomic(path, text, len, err);
-    free(path);
-    HXQ_TRY(rc);
-    HXQ_TRY(push_file(files, n, name, err));
-    hxq_sha256_buffer(text, len, (*files)[*n - 1].sha256);
-    (*files)[*n - 1].size = len;
-    return HXQ_OK;
-}
-
-/* Prints a cJSON document with a final newline; frees it. */
-static int emit_json(cJSON *root, const char *tmp, const char *name, cv_file **files, int *n,
-                     hxq_error *err)
-{
-    char *text = root ? cJSON_Print(root) : NULL;
-    cJSON_Delete(root);
-    size_t len = text ? strlen(text) : 0;
-    char *full = text ? malloc(len + 2) : NULL;
-    if (!full) {
-        free(text);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    }
-    memcpy(full, text, len);
-    memcpy(full + len, "\n", 2);
-    free(text);
-    int rc = write_text(tmp, name, full, files, n, err);
-    free(full);
+    fl->f = f;
+    memset(&f[fl->n], 0, sizeof(*f));
+    int rc = pipeline_hash_file(tmp, name, &f[fl->n], err);
+    fl->n++; /* counted even on failure so the name is freed */
     return rc;
-}
-
-static int write_index(const cv_plan *p, const char *tmp, cv_file **files, int *n,
-                       hxq_error *err)
-{
-    cJSON *root = cJSON_CreateObject();
-    cJSON *meta = root ? cJSON_AddObjectToObject(root, "metadata") : NULL;
-    cJSON *map = meta ? cJSON_AddObjectToObject(root, "weight_map") : NULL;
-    uint64_t total = 0;
-    int ok = map != NULL;
-    for (int64_t i = 0; ok && i < p->n; i++) {
-        char shard[64];
-        convert_shard_name(p, p->t[i].shard, shard, sizeof(shard));
-        ok = cJSON_AddStringToObject(map, p->t[i].name, shard) != NULL;
-        total += p->t[i].nbytes;
-    }
-    ok = ok && cJSON_AddNumberToObject(meta, "total_size", (double)total);
-    if (!ok) {
-        cJSON_Delete(root);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    }
-    return emit_json(root, tmp, "model.safetensors.index.json", files, n, err);
 }
 
 static cJSON *string_array(char **v, int64_t n, const char *const *dflt, int64_t ndflt)
@@ -133,8 +66,8 @@ static cJSON *canonical_qconfig(const hxq_qconfig *q)
     return qc;
 }
 
-static int write_config(const cv_plan *p, const char *src, const char *tmp, cv_file **files,
-                        int *n, hxq_error *err)
+static int write_config(const cv_plan *p, const char *src, const char *tmp, cv_files *files,
+                        hxq_error *err)
 {
     char *path = hxq_path_join(src, "config.json");
     char *text = NULL;
@@ -164,67 +97,33 @@ static int write_config(const cv_plan *p, const char *src, const char *tmp, cv_f
             return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
         }
     }
-    return emit_json(root, tmp, "config.json", files, n, err);
+    char *txt = cJSON_Print(root);
+    cJSON_Delete(root);
+    size_t n = txt ? strlen(txt) : 0;
+    char *buf = txt ? realloc(txt, n + 2) : NULL;
+    if (!buf) {
+        free(txt);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
+    memcpy(buf + n, "\n", 2);
+    path = hxq_path_join(tmp, "config.json");
+    rc = path ? hxq_write_file_atomic(path, buf, n + 1, err)
+              : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    free(path);
+    free(buf);
+    return rc == HXQ_OK ? add_file(files, tmp, "config.json", err) : rc;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Copies the regular files that conversion carries over, in name order. */
-static int copy_others(const char *src, const char *tmp, cv_file **files, int *n,
+int convert_write_meta(const cv_plan *p, const char *src, const char *tmp, cv_files *files,
                        hxq_error *err)
 {
-    DIR *d = opendir(src);
-    if (!d)
-        return hxq_err(err, HXQ_ERR_IO, "%s: cannot open folder", src);
-    char **names = NULL;
-    int nn = 0, rc = HXQ_OK;
-    struct dirent *de;
-    while (rc == HXQ_OK && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || convert_skip_file(de->d_name))
-            continue;
-        char *path = hxq_path_join(src, de->d_name);
-        struct stat st;
-        int regular = path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!regular)
-            continue;
-        char **v = realloc(names, (size_t)(nn + 1) * sizeof(char *));
-        if (!v || !(v[nn] = hxq_strdup(de->d_name))) {
-            names = v ? v : names;
-            rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-            break;
-        }
-        names = v;
-        nn++;
-    }
-    closedir(d);
-    if (rc == HXQ_OK)
-        qsort(names, (size_t)nn, sizeof(char *), name_cmp);
-    for (int i = 0; i < nn && rc == HXQ_OK; i++) {
-        char *from = hxq_path_join(src, names[i]), *to = hxq_path_join(tmp, names[i]);
-        rc = from && to ? hxq_copy_file(from, to, err)
-                        : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        if (rc == HXQ_OK)
-            rc = push_file(files, n, names[i], err);
-        if (rc == HXQ_OK)
-            rc = hxq_sha256_file(to, (*files)[*n - 1].sha256, &(*files)[*n - 1].size, err);
-        free(from);
-        free(to);
-    }
-    for (int i = 0; i < nn; i++)
-        free(names[i]);
+    HXQ_TRY(write_config(p, src, tmp, files, err));
+    const char **names = NULL;
+    int n = 0;
+    HXQ_TRY(hxq_copy_aux_files(src, tmp, &names, &n, err));
+    int rc = HXQ_OK;
+    for (int i = 0; i < n && rc == HXQ_OK; i++)
+        rc = add_file(files, tmp, names[i], err);
     free(names);
     return rc;
-}
-
-int convert_write_meta(const cv_plan *p, const char *src, const char *tmp, cv_file **files,
-                       int *nfiles, hxq_error *err)
-{
-    if (p->nshards > 1)
-        HXQ_TRY(write_index(p, tmp, files, nfiles, err));
-    HXQ_TRY(write_config(p, src, tmp, files, nfiles, err));
-    return copy_others(src, tmp, files, nfiles, err);
 }

@@ -98,12 +98,25 @@ static int f16_fits_bf16(const hxq_tensor *t)
 {
     for (int64_t i = 0; i < t->nelem; i++) {
         float v = hxq_tensor_f32_at(t, i);
-        if (v != v)
-            continue;
-        if (hxq_bf16_to_f32(hxq_f32_to_bf16(v)) != v)
+        if (v == v && hxq_bf16_to_f32(hxq_f32_to_bf16(v)) != v)
             return 0;
     }
     return 1;
+}
+
+/* 1 when t holds a non-zero F16 subnormal: such a value may already have
+ * lost bits in the reference's BF16 -> F16 cast, so BF16 would claim a
+ * precision (and a match with the source) it does not have. */
+static int f16_has_subnormal(const hxq_tensor *t)
+{
+    const unsigned char *p = t->data;
+    for (int64_t i = 0; i < t->nelem; i++) {
+        uint16_t u;
+        memcpy(&u, p + 2 * i, 2);
+        if ((u & 0x7c00u) == 0 && (u & 0x03ffu) != 0)
+            return 1;
+    }
+    return 0;
 }
 
 static int is_float(hxq_dtype dt)
@@ -127,7 +140,8 @@ static int add_exact(cv_plan *p, const hxq_tensor *t, hxq_error *err)
             }
         }
         dt = HXQ_DT_BF16;
-    } else if (p->to == HXQ_CONVERT_HXQ && dt == HXQ_DT_F16 && f16_fits_bf16(t)) {
+    } else if (p->to == HXQ_CONVERT_HXQ && dt == HXQ_DT_F16 && f16_fits_bf16(t) &&
+               !f16_has_subnormal(t)) {
         op = CV_RETYPE;
         dt = HXQ_DT_BF16;
     }
@@ -160,19 +174,23 @@ static int add_module(cv_plan *p, int64_t i, hxq_error *err)
     return add_part(p, mod, ".sidecar_values", HXQ_DT_F32, 1, &n, CV_SC_VAL, i, err);
 }
 
-static void assign_shards(cv_plan *p, int64_t max_shard)
+static int assign_shards(cv_plan *p, int64_t max_shard, hxq_error *err)
 {
-    int shard = 0;
-    uint64_t used = 0;
-    for (int64_t i = 0; i < p->n; i++) {
-        if (used > 0 && used + p->t[i].nbytes > (uint64_t)max_shard) {
-            shard++;
-            used = 0;
-        }
-        p->t[i].shard = shard;
-        used += p->t[i].nbytes;
+    uint64_t *bytes = hxq_alloc_array(p->n, sizeof(uint64_t));
+    int *shard = hxq_alloc_array(p->n, sizeof(int));
+    if (!bytes || !shard) {
+        free(bytes);
+        free(shard);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
-    p->nshards = shard + 1;
+    for (int64_t i = 0; i < p->n; i++)
+        bytes[i] = p->t[i].nbytes;
+    p->nshards = hxq_shards_assign(bytes, p->n, (uint64_t)max_shard, shard);
+    for (int64_t i = 0; i < p->n; i++)
+        p->t[i].shard = shard[i];
+    free(bytes);
+    free(shard);
+    return HXQ_OK;
 }
 
 int convert_plan_build(cv_plan *p, const hxq_ckpt *ck, const hxq_qconfig *q,
@@ -216,18 +234,9 @@ int convert_plan_build(cv_plan *p, const hxq_ckpt *ck, const hxq_qconfig *q,
                 rc = hxq_err(err, HXQ_ERR_FORMAT, "output tensor '%s' would be written twice",
                              p->t[i].name);
     }
-    if (rc < 0) {
+    if (rc == HXQ_OK)
+        rc = assign_shards(p, max_shard > 0 ? max_shard : (int64_t)HXQ_DEFAULT_SHARD_SIZE, err);
+    if (rc < 0)
         convert_plan_free(p);
-        return rc;
-    }
-    assign_shards(p, max_shard > 0 ? max_shard : CONVERT_DEFAULT_SHARD);
-    return HXQ_OK;
-}
-
-void convert_shard_name(const cv_plan *p, int i, char *buf, size_t cap)
-{
-    if (p->nshards == 1)
-        snprintf(buf, cap, "model.safetensors");
-    else
-        snprintf(buf, cap, "model-%05d-of-%05d.safetensors", i + 1, p->nshards);
+    return rc;
 }

@@ -2,6 +2,7 @@
  * fields (so its readers keep working) plus source and output file
  * hashes, the per-tensor mapping and a seal. Schema: docs/VERIFY.md. */
 #include "convert_int.h"
+#include "pipeline_int.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static int passed(const hxq_verify_report *r, const char *const *checks)
     return 1;
 }
 
-static int add_file_list(cJSON *obj, const cv_file *files, int n)
+static int add_file_list(cJSON *obj, const hxq_rc_file *files, int n)
 {
     cJSON *arr = cJSON_AddArrayToObject(obj, "files");
     for (int i = 0; arr && i < n; i++) {
@@ -48,57 +49,52 @@ static int add_file_list(cJSON *obj, const cv_file *files, int n)
 
 static int str_cmp(const void *a, const void *b)
 {
-    return strcmp((const char *)a, (const char *)b);
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Hashes every regular file of src, sorted by name. */
-static int source_files(const char *src, cv_file **out, int *n, hxq_error *err)
+static int source_files(const char *src, cv_files *out, hxq_error *err)
 {
     DIR *d = opendir(src);
     if (!d)
         return hxq_err(err, HXQ_ERR_IO, "%s: cannot open folder", src);
-    cv_file *v = NULL;
+    char **names = NULL;
     int k = 0, rc = HXQ_OK;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while ((de = readdir(d)) && rc == HXQ_OK) {
         if (de->d_name[0] == '.')
             continue;
         char *path = hxq_path_join(src, de->d_name);
         struct stat st;
         int regular = path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
         free(path);
-        if (!regular || strlen(de->d_name) >= sizeof(v->name))
+        if (!regular)
             continue;
-        cv_file *nv = realloc(v, (size_t)(k + 1) * sizeof(cv_file));
-        if (!nv) {
+        char **v = realloc(names, (size_t)(k + 1) * sizeof(char *));
+        if (v)
+            names = v;
+        if (!v || !(names[k] = hxq_strdup(de->d_name)))
             rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-            break;
-        }
-        v = nv;
-        memset(&v[k], 0, sizeof(cv_file));
-        snprintf(v[k].name, sizeof(v[k].name), "%s", de->d_name);
-        k++;
+        else
+            k++;
     }
     closedir(d);
     if (rc == HXQ_OK)
-        qsort(v, (size_t)k, sizeof(cv_file), str_cmp);
+        qsort(names, (size_t)k, sizeof(char *), str_cmp);
+    if (rc == HXQ_OK && !(out->f = calloc((size_t)k + 1, sizeof(hxq_rc_file))))
+        rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     for (int i = 0; i < k && rc == HXQ_OK; i++) {
-        char *path = hxq_path_join(src, v[i].name);
-        rc = path ? hxq_sha256_file(path, v[i].sha256, &v[i].size, err)
-                  : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        free(path);
+        rc = pipeline_hash_file(src, names[i], &out->f[i], err);
+        out->n = i + 1;
     }
-    if (rc < 0) {
-        free(v);
-        return rc;
-    }
-    *out = v;
-    *n = k;
-    return HXQ_OK;
+    for (int i = 0; i < k; i++)
+        free(names[i]);
+    free(names);
+    return rc;
 }
 
 /* The reference's "validation" block, computed from the check report. */
-static int add_validation(cJSON *root, const cv_plan *p, const cv_file *files,
+static int add_validation(cJSON *root, const cv_plan *p, const cv_files *files,
                           const hxq_verify_report *chk)
 {
     static const char *const readable[] = {"readable", "config", "qconfig", NULL};
@@ -128,10 +124,17 @@ static int add_validation(cJSON *root, const cv_plan *p, const cv_file *files,
          cJSON_AddNumberToObject(val, "exact_tensors",
                                  (double)(p->n - (p->to == HXQ_CONVERT_HXQ ? 4 * modules
                                                                            : p->n_modules)));
-    if (ok && p->nshards == 1)
-        ok = cJSON_AddStringToObject(val, "sha256", files[0].sha256) != NULL;
-    else if (ok)
-        ok = cJSON_AddNullToObject(val, "sha256") != NULL;
+    /* the reference's sha256 is of model.safetensors; sharded, of the
+     * index, with a "shards" map (as hxq compress writes it) */
+    const char *main_file = p->nshards == 1 ? "model.safetensors" : "model.safetensors.index.json";
+    cJSON *shards = ok && p->nshards > 1 ? cJSON_AddObjectToObject(val, "shards") : NULL;
+    for (int i = 0; ok && i < files->n; i++) {
+        const hxq_rc_file *f = &files->f[i];
+        if (!strcmp(f->name, main_file))
+            ok = cJSON_AddStringToObject(val, "sha256", f->sha256) != NULL;
+        else if (shards && verify_ends_with(f->name, ".safetensors"))
+            ok = cJSON_AddStringToObject(shards, f->name, f->sha256) != NULL;
+    }
     return ok;
 }
 
@@ -180,7 +183,8 @@ static int add_tensors(cJSON *root, const cv_plan *p)
             cJSON_Delete(shape);
             return 0;
         }
-        ok = cJSON_AddStringToObject(o, "dtype", hxq_dtype_name(t->dtype)) != NULL;
+        ok = cJSON_AddStringToObject(o, "dtype", hxq_dtype_name(t->dtype)) &&
+             cJSON_AddStringToObject(o, "xxh64", t->xxh64);
         if (ok && t->src)
             ok = cJSON_AddStringToObject(o, "source_dtype", hxq_dtype_name(t->src->dtype)) &&
                  cJSON_AddBoolToObject(o, "lossless", !t->lossy);
@@ -190,8 +194,8 @@ static int add_tensors(cJSON *root, const cv_plan *p)
     return arr != NULL;
 }
 
-static int add_totals(cJSON *root, const cv_plan *p, const cv_file *out, int nout,
-                      const cv_file *in, int nin)
+static int add_totals(cJSON *root, const cv_plan *p, const cv_files *out,
+                      const cv_files *in)
 {
     int64_t retyped = 0, lossy = 0;
     uint64_t bin = 0, bout = 0;
@@ -199,10 +203,12 @@ static int add_totals(cJSON *root, const cv_plan *p, const cv_file *out, int nou
         retyped += p->t[i].op == CV_RETYPE;
         lossy += p->t[i].lossy;
     }
-    for (int i = 0; i < nin; i++)
-        bin += in[i].size;
-    for (int i = 0; i < nout; i++)
-        bout += out[i].size;
+    for (int i = 0; i < in->n; i++)
+        if (verify_ends_with(in->f[i].name, ".safetensors"))
+            bin += in->f[i].size;
+    for (int i = 0; i < out->n; i++)
+        if (verify_ends_with(out->f[i].name, ".safetensors"))
+            bout += out->f[i].size;
     cJSON *t = cJSON_AddObjectToObject(root, "totals");
     return t && cJSON_AddNumberToObject(t, "tensors_in", (double)p->in_tensors) &&
            cJSON_AddNumberToObject(t, "tensors_out", (double)p->n) &&
@@ -215,12 +221,15 @@ static int add_totals(cJSON *root, const cv_plan *p, const cv_file *out, int nou
 }
 
 int convert_write_receipt(const cv_plan *p, const char *src, const char *tmp,
-                          const hxq_convert_opts *o, const cv_file *files, int nfiles,
+                          const hxq_convert_opts *o, const cv_files *files,
                           const hxq_verify_report *check, hxq_error *err)
 {
-    cv_file *in = NULL;
-    int nin = 0;
-    HXQ_TRY(source_files(src, &in, &nin, err));
+    cv_files in = {NULL, 0};
+    int rc = source_files(src, &in, err);
+    if (rc < 0) {
+        convert_files_free(&in);
+        return rc;
+    }
     cJSON *root = cJSON_CreateObject();
     cJSON *opts = NULL, *source = NULL, *output = NULL;
     int ok = root && cJSON_AddStringToObject(root, "format", VERIFY_CONVERT_FORMAT) &&
@@ -232,16 +241,18 @@ int convert_write_receipt(const cv_plan *p, const char *src, const char *tmp,
                                      p->to == HXQ_CONVERT_DENSE ? "dense" : "hxq") &&
              (opts = cJSON_AddObjectToObject(root, "options")) &&
              cJSON_AddNumberToObject(opts, "max_shard_size",
-                                     (double)(o->max_shard_size > 0 ? o->max_shard_size
-                                                                    : CONVERT_DEFAULT_SHARD)) &&
+                                     (double)(o->max_shard_size > 0
+                                                  ? (uint64_t)o->max_shard_size
+                                                  : HXQ_DEFAULT_SHARD_SIZE)) &&
              (source = cJSON_AddObjectToObject(root, "source")) &&
              cJSON_AddStringToObject(source, "quant_method", p->q->quant_method) &&
-             add_file_list(source, in, nin) && (output = cJSON_AddObjectToObject(root, "output")) &&
-             add_file_list(output, files, nfiles) && add_tensors(root, p) &&
-             add_totals(root, p, files, nfiles, in, nin) &&
+             add_file_list(source, in.f, in.n) &&
+             (output = cJSON_AddObjectToObject(root, "output")) &&
+             add_file_list(output, files->f, files->n) && add_tensors(root, p) &&
+             add_totals(root, p, files, &in) &&
              cJSON_AddStringToObject(root, HXQ_SEAL_KEY,
                                      "0000000000000000000000000000000000000000000000000000000000000000");
-    free(in);
+    convert_files_free(&in);
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text)
@@ -253,7 +264,7 @@ int convert_write_receipt(const cv_plan *p, const char *src, const char *tmp,
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
     memcpy(full + len, "\n", 2);
-    int rc = hxq_receipt_seal(full, len + 1, err);
+    rc = hxq_receipt_seal(full, len + 1, err);
     char *path = rc == HXQ_OK ? hxq_path_join(tmp, VERIFY_CONVERSION_RECEIPT) : NULL;
     if (rc == HXQ_OK)
         rc = path ? hxq_write_file_atomic(path, full, len + 1, err)

@@ -133,6 +133,9 @@ typedef struct hxq_compress_opts {
     double snr_floor_db;             /* quality gate                          */
     hxq_progress_fn progress;        /* optional                              */
     void *progress_ctx;
+    const volatile int *cancel;      /* optional: nonzero stops the run (a
+                                      * signal handler may set it); the run
+                                      * fails with HXQ_ERR_IO "interrupted" */
 } hxq_compress_opts;
 
 /*! hxq_compress_opts_init() : the defaults (reference policy and budget,

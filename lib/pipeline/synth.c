@@ -13,6 +13,7 @@
 
 #define SYNTH_BLOCK 65536        /* elements per RNG stream */
 #define SYNTH_OUTLIER_RATE 2e-5  /* fraction of elements made outliers */
+#define SYNTH_OLMOE_EOS 50279    /* <|endoftext|> of the OLMoE tokenizer */
 
 void hxq_synth_opts_init(hxq_synth_opts *o)
 {
@@ -251,6 +252,13 @@ static int write_config(const hxq_synth_opts *o, const char *dir, hxq_error *err
         cJSON_DeleteItemFromObjectCaseSensitive(root, sizes[i].key);
         ok = cJSON_AddNumberToObject(root, sizes[i].key, sizes[i].v) != NULL;
     }
+    if (ok && o->tokenizer_json && o->vocab > SYNTH_OLMOE_EOS) {
+        /* the real OLMoE tokenizer's ids */
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "eos_token_id");
+        cJSON_DeleteItemFromObjectCaseSensitive(root, "pad_token_id");
+        ok = cJSON_AddNumberToObject(root, "eos_token_id", SYNTH_OLMOE_EOS) &&
+             cJSON_AddNumberToObject(root, "pad_token_id", 1);
+    }
     if (ok && !cJSON_GetObjectItemCaseSensitive(root, "model_type"))
         ok = cJSON_AddStringToObject(root, "model_type", "olmoe") != NULL;
     char *txt = ok ? cJSON_Print(root) : NULL;
@@ -335,6 +343,13 @@ int hxq_synth(const char *dst, const hxq_synth_opts *o, hxq_error *err)
         rc = hxq_copy_aux_files(o->aux_from, dir, NULL, NULL, err);
     if (rc == HXQ_OK && o->tokenizer_json)
         rc = copy_named(o->tokenizer_json, dir, "tokenizer.json", err);
+    if (rc == HXQ_OK && o->tokenizer_json && o->vocab > SYNTH_OLMOE_EOS) {
+        static const char gen[] = "{\n  \"eos_token_id\": 50279,\n  \"pad_token_id\": 1\n}\n";
+        char *path = hxq_path_join(dir, "generation_config.json");
+        rc = path ? hxq_write_file_atomic(path, gen, sizeof(gen) - 1, err)
+                  : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+        free(path);
+    }
     free(l.t);
     hxq_pool_free(pool);
     if (rc < 0) {

@@ -219,6 +219,19 @@ static const cJSON *output_files(const cJSON *root)
     return cJSON_GetObjectItemCaseSensitive(o, "files");
 }
 
+/* 1 when config.json says hxq compress wrote the folder (its
+ * quantization_config carries hxq_format_version). */
+static int made_by_compress(const char *dir, hxq_verify_report *rep)
+{
+    cJSON *cfg = NULL;
+    if (verify_load_json(dir, "config.json", rep, &cfg, NULL, NULL) < 0 || !cfg)
+        return 0;
+    const cJSON *qc = cJSON_GetObjectItemCaseSensitive(cfg, "quantization_config");
+    int ours = cJSON_HasObjectItem(qc, "hxq_format_version");
+    cJSON_Delete(cfg);
+    return ours;
+}
+
 int verify_receipts(const char *dir, hxq_verify_report *rep)
 {
     cJSON *comp = NULL, *conv = NULL;
@@ -257,7 +270,10 @@ int verify_receipts(const char *dir, hxq_verify_report *rep)
             goto out;
         }
     }
-    if (!comp && !conv && !rep->total_failures)
+    if (!comp && made_by_compress(dir, rep))
+        rc = hxq_verify_fail(rep, VERIFY_COMPRESSION_RECEIPT, "", "receipt",
+                             "missing, but config.json says hxq compress wrote this folder");
+    else if (!comp && !conv && !rep->total_failures)
         rc = hxq_verify_fail(rep, "", "", "receipt",
                              "no " VERIFY_COMPRESSION_RECEIPT " or " VERIFY_CONVERSION_RECEIPT);
     else if (nlists)

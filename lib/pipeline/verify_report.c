@@ -64,8 +64,7 @@ int hxq_verify_report_json(const hxq_verify_report *r, const char *dir, char **o
                            hxq_error *err)
 {
     cJSON *root = cJSON_CreateObject();
-    cJSON *arr = root ? cJSON_AddArrayToObject(root, "failures") : NULL;
-    int ok = arr != NULL;
+    int ok = root != NULL;
     ok = ok && cJSON_AddStringToObject(root, "verdict", r->total_failures ? "FAIL" : "PASS");
     ok = ok && cJSON_AddStringToObject(root, "dir", dir ? dir : "");
     ok = ok && cJSON_AddStringToObject(root, "receipt", r->receipt);
@@ -76,6 +75,8 @@ int hxq_verify_report_json(const hxq_verify_report *r, const char *dir, char **o
     ok = ok && cJSON_AddNumberToObject(root, "errors_compared", (double)r->errors_compared);
     ok = ok && cJSON_AddNumberToObject(root, "files_recomputed", (double)r->files_recomputed);
     ok = ok && cJSON_AddNumberToObject(root, "failures_total", (double)r->total_failures);
+    cJSON *arr = ok ? cJSON_AddArrayToObject(root, "failures") : NULL;
+    ok = ok && arr;
     for (int64_t i = 0; ok && i < r->n_failures; i++) {
         const hxq_verify_failure *f = &r->failures[i];
         cJSON *o = cJSON_CreateObject();

@@ -105,8 +105,15 @@ static int exact_equal(const hxq_tensor *src, const hxq_tensor *out, int64_t *ba
     *bad = -1;
     if (src->nelem != out->nelem)
         return 0;
-    if (src->dtype == out->dtype)
-        return memcmp(src->data, out->data, src->nbytes) == 0;
+    if (src->dtype == out->dtype) {
+        if (memcmp(src->data, out->data, src->nbytes) == 0)
+            return 1;
+        size_t es = hxq_dtype_size(src->dtype);
+        for (int64_t i = 0; i < src->nelem && *bad < 0; i++)
+            if (memcmp((const char *)src->data + i * es, (const char *)out->data + i * es, es))
+                *bad = i;
+        return 0;
+    }
     if (out->dtype != HXQ_DT_F16 && out->dtype != HXQ_DT_BF16 && out->dtype != HXQ_DT_F32)
         return 0;
     for (int64_t i = 0; i < src->nelem; i++) {

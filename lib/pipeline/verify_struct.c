@@ -45,6 +45,7 @@ static const hxq_tensor *find_part(const hxq_ckpt *ck, const char *mod, const ch
     return hxq_ckpt_find(ck, name);
 }
 
+/* Reports a failure of module `mod` (in scope) found in tensor t (or NULL). */
 #define FAIL(t, check, ...) \
     VERIFY_TRY(hxq_verify_fail(rep, (t) ? verify_base((t)->path) : "", mod, check, __VA_ARGS__))
 
@@ -55,8 +56,10 @@ static int check_codebook(const hxq_tensor *cb, const char *mod, int legacy, int
         FAIL(cb, "codebook", "missing tensor '%s.codebook'", mod);
         return HXQ_OK;
     }
-    if (cb->ndim != 1 || cb->shape[0] != k || !(cb->dtype == HXQ_DT_F32 ||
-                                                (legacy && cb->dtype == HXQ_DT_F16))) {
+    /* legacy folders may size codebooks per module (module_k_map) */
+    int size_ok = cb->ndim == 1 && (legacy ? cb->shape[0] >= 1 && cb->shape[0] <= k
+                                           : cb->shape[0] == k);
+    if (!size_ok || !(cb->dtype == HXQ_DT_F32 || (legacy && cb->dtype == HXQ_DT_F16))) {
         FAIL(cb, "codebook", "codebook is %s[%lld] (rank %d), expected F32[%d]",
              hxq_dtype_name(cb->dtype), (long long)(cb->ndim ? cb->shape[0] : 0), cb->ndim, k);
         return HXQ_OK;
@@ -171,6 +174,8 @@ static int check_module(const hxq_ckpt *ck, const hxq_qconfig *q, const char *mo
         FAIL(w, "module_keys", "a compressed module still has a dense '%s.weight'", mod);
     int k = q->codebook_size;
     VERIFY_TRY(check_codebook(cb, mod, legacy, k, rep));
+    if (legacy && cb && cb->ndim == 1 && cb->shape[0] >= 1 && cb->shape[0] < k)
+        k = (int)cb->shape[0];
     int64_t rows, cols, nelem = -1;
     VERIFY_TRY(check_indices(ix, mod, k, &rows, &cols, rep));
     if (rows >= 0 && hxq_mul_i64(rows, cols, &nelem) < 0)
@@ -186,11 +191,10 @@ int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
                      hxq_verify_report *rep)
 {
     (void)dir;
-    const char *mod = "";
-    const hxq_tensor *none = NULL;
     if (!strcmp(q->quant_method, "hxq") && q->codebook_size != 256)
-        FAIL(none, "qconfig", "config.json: codebook_size is %d, quant_method hxq needs 256",
-             q->codebook_size);
+        VERIFY_TRY(hxq_verify_fail(rep, "config.json", "", "qconfig",
+                                   "codebook_size is %d, quant_method hxq needs 256",
+                                   q->codebook_size));
     char **sorted = hxq_alloc_array(q->n_modules, sizeof(char *));
     if (!sorted)
         return HXQ_ERR_NOMEM;

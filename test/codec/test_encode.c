@@ -259,6 +259,44 @@ START_TEST(test_budget_modes)
 }
 END_TEST
 
+/* Many small matrices with awkward values: invariants must hold for all. */
+START_TEST(test_random_small_matrices)
+{
+    uint64_t s = 1234;
+    uint16_t w[24 * 24];
+    for (int trial = 0; trial < 300; trial++) {
+        int64_t rows = (int64_t)(ctu_rng(&s) % 25), cols = (int64_t)(ctu_rng(&s) % 25);
+        int64_t n = rows * cols;
+        int kind = trial % 5;
+        for (int64_t i = 0; i < n; i++) {
+            uint64_t r = ctu_rng(&s);
+            switch (kind) {
+            case 0: w[i] = (uint16_t)(r % 0x7f80u) | (uint16_t)(r & 0x8000u); break; /* any finite */
+            case 1: w[i] = (uint16_t)(0x3f80u + r % 3u); break;        /* 3 distinct values  */
+            case 2: w[i] = (uint16_t)((r & 1u) ? 0x8000u : 0u); break;  /* +0 and -0          */
+            case 3: w[i] = (uint16_t)(r % 0x0080u); break;              /* subnormals         */
+            default: w[i] = hxq_f32_to_bf16(ctu_weight(&s)); break;
+            }
+        }
+        hxq_encode_opts o = hxq_encode_opts_default();
+        if (trial % 3) {
+            o.sidecar_mode = HXQ_SIDECAR_COUNT;
+            o.sidecar_count = (int64_t)(ctu_rng(&s) % (uint64_t)(n + 4));
+        }
+        hxq_encoded e;
+        ck_assert_int_eq(hxq_codec_encode("r", w, HXQ_DT_BF16, rows, cols, &o, &e, NULL),
+                         HXQ_OK);
+        if (trial % 3)
+            ck_assert_int_eq(e.n_sidecar, o.sidecar_count < n ? o.sidecar_count : n);
+        hxq_qmatrix v = hxq_encoded_view(&e);
+        ck_assert_int_eq(hxq_codec_check("r", &v, NULL), HXQ_OK);
+        check_encoded(&e, w, HXQ_DT_BF16);
+        ck_assert(e.stats.mse >= 0.0 && e.stats.cosine <= 1.0 + 1e-12);
+        hxq_encoded_free(&e);
+    }
+}
+END_TEST
+
 typedef struct enc_job {
     const uint16_t *w;
     int64_t rows, cols;
@@ -326,6 +364,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_nonfinite_rejected);
     tcase_add_test(tc, test_bad_arguments);
     tcase_add_test(tc, test_budget_modes);
+    tcase_add_test(tc, test_random_small_matrices);
     tcase_add_test(tc, test_deterministic_across_threads);
     suite_add_tcase(s, tc);
     return s;

@@ -4,6 +4,7 @@
  * over shapes that exercise every tail and sidecar placement. */
 #include "hxq_codec.h"
 #include "hxq_test.h"
+#include "matvec_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -73,7 +74,8 @@ static void close_to(double a, double b, double mag, const char *what, int64_t r
 static const int64_t shapes[][3] = {
     /* rows, cols, sidecar */
     {1, 1, 0}, {3, 7, 2}, {5, 8, 1}, {4, 31, 3}, {9, 32, 9}, {7, 33, 5},
-    {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0},
+    {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0}, {8, 128, 5},
+    {3, 1088, 7}, {5, 3072, 11},
 };
 
 START_TEST(hxq_ref_matches_decoded)
@@ -105,7 +107,10 @@ START_TEST(hxq_ref_matches_decoded)
 }
 END_TEST
 
-START_TEST(hxq_dispatch_matches_ref)
+typedef void (*hxq_kernel)(const hxq_qmatrix *, const float *, float *, int64_t, int64_t);
+
+/* Every variant this CPU runs (the dispatcher, AVX2, VBMI) against _ref. */
+START_TEST(hxq_variants_match_ref)
 {
     rng r = {0xabcdefu + (uint64_t)_i};
     const int64_t *sh = shapes[_i];
@@ -115,9 +120,15 @@ START_TEST(hxq_dispatch_matches_ref)
     float *y1 = malloc((size_t)sh[0] * sizeof(float));
     for (int64_t c = 0; c < sh[1]; c++)
         x[c] = next_f(&r);
-    for (int64_t r0 = 0; r0 < m.rows; r0 += (m.rows + 2) / 3) {
+    hxq_kernel k[3] = {hxq_matvec_hxq, NULL, NULL};
+    if (hxq_cpu_has_avx2())
+        k[1] = codec_matvec_hxq_avx2;
+    if (codec_cpu_has_vbmi() && m.cols % 64 == 0)
+        k[2] = codec_matvec_hxq_vbmi;
+    for (int v = 0; v < 3; v++)
+    for (int64_t r0 = 0; k[v] && r0 < m.rows; r0 += (m.rows + 2) / 3) {
         hxq_matvec_hxq_ref(&m, x, y0, r0, m.rows);
-        hxq_matvec_hxq(&m, x, y1, r0, m.rows);
+        k[v](&m, x, y1, r0, m.rows);
         for (int64_t row = r0; row < m.rows; row++) {
             double mag = 0;
             for (int64_t c = 0; c < m.cols; c++) {
@@ -127,7 +138,8 @@ START_TEST(hxq_dispatch_matches_ref)
             for (int64_t s = 0; s < m.n_sidecar; s++)
                 if (m.sidecar_pos[s] / m.cols == row)
                     mag += 2 * fabs((double)m.sidecar_val[s]);
-            close_to(y1[row - r0], y0[row - r0], mag, "hxq simd", row);
+            close_to(y1[row - r0], y0[row - r0], mag, v == 2 ? "vbmi" : v ? "avx2" : "dispatch",
+                     row);
         }
     }
     free(x);
@@ -137,42 +149,83 @@ START_TEST(hxq_dispatch_matches_ref)
 }
 END_TEST
 
-START_TEST(bf16_and_f32_match_double)
+/* Each of y[n][rows] equals the double-precision product w x. */
+static void check_products(const float *w, const float *x, int64_t rows, int64_t cols,
+                           float *const *y, const char *const *what, int n)
+{
+    for (int64_t row = 0; row < rows; row++) {
+        double want = 0, mag = 0;
+        for (int64_t c = 0; c < cols; c++) {
+            want += (double)w[row * cols + c] * x[c];
+            mag += fabs((double)w[row * cols + c] * x[c]);
+        }
+        for (int i = 0; i < n; i++)
+            close_to(y[i][row], want, mag, what[i], row);
+    }
+}
+
+START_TEST(half_and_f32_match_double)
 {
     rng r = {0x55aa55u + (uint64_t)_i};
     const int64_t *sh = shapes[_i];
     int64_t rows = sh[0], cols = sh[1];
     uint16_t *wb = malloc((size_t)(rows * cols) * sizeof(uint16_t));
+    uint16_t *wh = malloc((size_t)(rows * cols) * sizeof(uint16_t));
     float *wf = malloc((size_t)(rows * cols) * sizeof(float));
+    float *wg = malloc((size_t)(rows * cols) * sizeof(float));
     float *x = malloc((size_t)cols * sizeof(float));
-    float *y0 = malloc((size_t)rows * sizeof(float));
-    float *y1 = malloc((size_t)rows * sizeof(float));
-    float *y2 = malloc((size_t)rows * sizeof(float));
+    float *y[5];
+    for (int i = 0; i < 5; i++)
+        y[i] = malloc((size_t)rows * sizeof(float));
     for (int64_t i = 0; i < rows * cols; i++) {
         wb[i] = hxq_f32_to_bf16(next_f(&r));
         wf[i] = hxq_bf16_to_f32(wb[i]);
+        wh[i] = hxq_f32_to_f16(next_f(&r));
+        wg[i] = hxq_f16_to_f32(wh[i]);
     }
     for (int64_t c = 0; c < cols; c++)
         x[c] = next_f(&r);
-    hxq_matvec_bf16_ref(wb, cols, x, y0, 0, rows);
-    hxq_matvec_bf16(wb, cols, x, y1, 0, rows);
-    hxq_matvec_f32(wf, cols, x, y2, 0, rows);
-    for (int64_t row = 0; row < rows; row++) {
-        double want = 0, mag = 0;
-        for (int64_t c = 0; c < cols; c++) {
-            want += (double)wf[row * cols + c] * x[c];
-            mag += fabs((double)wf[row * cols + c] * x[c]);
-        }
-        close_to(y0[row], want, mag, "bf16 ref", row);
-        close_to(y1[row], want, mag, "bf16", row);
-        close_to(y2[row], want, mag, "f32", row);
-    }
+    hxq_matvec_bf16_ref(wb, cols, x, y[0], 0, rows);
+    hxq_matvec_bf16(wb, cols, x, y[1], 0, rows);
+    hxq_matvec_f32(wf, cols, x, y[2], 0, rows);
+    hxq_matvec_f16_ref(wh, cols, x, y[3], 0, rows);
+    hxq_matvec_f16(wh, cols, x, y[4], 0, rows);
+    const char *what[5] = {"bf16 ref", "bf16", "f32", "f16 ref", "f16"};
+    check_products(wf, x, rows, cols, y, what, 3);
+    check_products(wg, x, rows, cols, y + 3, what + 3, 2);
+    for (int i = 0; i < 5; i++)
+        free(y[i]);
     free(wb);
+    free(wh);
     free(wf);
+    free(wg);
     free(x);
-    free(y0);
-    free(y1);
-    free(y2);
+}
+END_TEST
+
+/* The decode (VBMI where available) equals codebook[indices] with the
+ * sidecar values replacing theirs, bit for bit. */
+START_TEST(decode_is_exact)
+{
+    rng r = {0x77u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    hxq_qmatrix m = make_q(&r, sh[0], sh[1], sh[2]);
+    int64_t n = m.rows * m.cols;
+    float *got = malloc((size_t)n * sizeof(float)), *want = malloc((size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++)
+        want[i] = m.codebook[m.indices[i]];
+    for (int64_t s = 0; s < m.n_sidecar; s++)
+        want[m.sidecar_pos[s]] = m.sidecar_val[s];
+    int64_t r0 = m.rows > 1 ? 1 : 0;
+    hxq_codec_decode_f32(&m, r0, m.rows, got);
+    ck_assert(memcmp(got, want + r0 * m.cols, (size_t)(n - r0 * m.cols) * sizeof(float)) == 0);
+    if (codec_cpu_has_vbmi() && m.cols % 64 == 0) {
+        codec_decode_hxq_vbmi(&m, 0, m.rows, got);
+        ck_assert(memcmp(got, want, (size_t)n * sizeof(float)) == 0);
+    }
+    free(got);
+    free(want);
+    free_q(&m);
 }
 END_TEST
 
@@ -184,6 +237,7 @@ START_TEST(empty_range_writes_nothing)
     float x[40] = {0}, y[4] = {7, 7, 7, 7};
     uint16_t wb[4 * 40] = {0};
     hxq_matvec_hxq(&m, x, y, 2, 2);
+    hxq_matvec_f16(wb, 40, x, y, 3, 3);
     hxq_matvec_hxq_ref(&m, x, y, 4, 4);
     hxq_matvec_bf16(wb, 40, x, y, 1, 1);
     hxq_matvec_f32(x, 40, x, y, 0, 0);
@@ -199,8 +253,9 @@ Suite *matvec_suite(void)
     TCase *tc = tcase_create("matvec");
     int n = (int)(sizeof(shapes) / sizeof(shapes[0]));
     tcase_add_loop_test(tc, hxq_ref_matches_decoded, 0, n);
-    tcase_add_loop_test(tc, hxq_dispatch_matches_ref, 0, n);
-    tcase_add_loop_test(tc, bf16_and_f32_match_double, 0, n);
+    tcase_add_loop_test(tc, hxq_variants_match_ref, 0, n);
+    tcase_add_loop_test(tc, half_and_f32_match_double, 0, n);
+    tcase_add_loop_test(tc, decode_is_exact, 0, n);
     tcase_add_test(tc, empty_range_writes_nothing);
     suite_add_tcase(s, tc);
     return s;

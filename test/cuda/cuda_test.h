@@ -18,13 +18,13 @@
 #include "hxq_cuda.h"
 #endif
 
-static int cuda_test_required(void)
+__attribute__((unused)) static int cuda_test_required(void)
 {
     const char *v = getenv("HXQ_REQUIRE_GPU");
     return v && *v && strcmp(v, "0") != 0;
 }
 
-static int cuda_test_gpu(const char *test)
+__attribute__((unused)) static int cuda_test_gpu(const char *test)
 {
     char why[HXQ_ERROR_MSG_MAX];
 #ifdef HXQ_HAVE_CUDA

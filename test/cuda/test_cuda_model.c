@@ -4,6 +4,7 @@
  * 1e-3 absolute, and the greedy continuations identical to the goldens
  * (test/fixtures/golden). GPU tests skip without a device (they fail under
  * HXQ_REQUIRE_GPU=1); the no-device error path runs everywhere. */
+#include "cuda_model_check.h"
 #include "cuda_test.h"
 #include "hxq_infer.h"
 
@@ -12,135 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOL 1e-3
-
-static int32_t *ids_of(const hxq_tensor *t)
-{
-    ck_assert_int_eq(t->dtype, HXQ_DT_I64);
-    int32_t *ids = malloc((size_t)t->nelem * sizeof(int32_t));
-    ck_assert_ptr_nonnull(ids);
-    for (int64_t i = 0; i < t->nelem; i++) {
-        int64_t v;
-        memcpy(&v, (const char *)t->data + 8 * i, 8);
-        ids[i] = (int32_t)v;
-    }
-    return ids;
-}
-
-static int32_t argmax(const float *x, int64_t n)
-{
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > x[b])
-            b = i;
-    return (int32_t)b;
-}
-
-static void expect_close(const float *got, const float *want, int64_t n, const char *what,
-                         const char *prompt)
-{
-    double worst = 0.0;
-    int64_t at = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        if (!(d <= worst)) { /* NaN lands here and fails below */
-            worst = d;
-            at = i;
-        }
-    }
-    ck_assert_msg(worst <= TOL, "%s %s: max |cuda - cpu| = %g at %lld (tolerance %g)", prompt,
-                  what, worst, (long long)at, TOL);
-}
-
-/* Every public prompt of the golden file: the prompt's outputs on the CUDA
- * engine vs the CPU engine, then 32 greedy steps (one-token decode, the
- * graph path) vs the recorded ids. max_batch splits prompts into chunks. */
-static void check_model(const char *dir, const char *gpath, int64_t max_batch)
-{
-    hxq_error err = {0};
-    hxq_model m;
-    ck_assert_msg(hxq_model_load(dir, &m, &err) == HXQ_OK, "%s", err.msg);
-    hxq_st_file *g;
-    ck_assert_msg(hxq_st_open(gpath, &g, &err) == HXQ_OK, "%s", err.msg);
-    hxq_engine_opts o = hxq_engine_opts_default();
-    o.max_ctx = 128;
-    hxq_engine *cpu, *gpu;
-    ck_assert_msg(hxq_engine_create(&m, &o, &cpu, &err) == HXQ_OK, "%s", err.msg);
-    o.device = HXQ_DEVICE_CUDA;
-    o.max_batch = max_batch;
-    ck_assert_msg(hxq_engine_create(&m, &o, &gpu, &err) == HXQ_OK, "%s", err.msg);
-    ck_assert_str_eq(hxq_engine_device_name(gpu), "cuda");
-    const int64_t V = m.vocab, H = m.hidden, E = m.n_experts, NL = m.n_layers;
-    int prompts = 0;
-    for (int p = 0;; p++) {
-        char name[64], prompt[32];
-        snprintf(prompt, sizeof(prompt), "public%d", p);
-        snprintf(name, sizeof(name), "%s.ids", prompt);
-        const hxq_tensor *tid = hxq_st_find(g, name);
-        if (!tid)
-            break;
-        snprintf(name, sizeof(name), "%s.greedy32", prompt);
-        const hxq_tensor *tgr = hxq_st_find(g, name);
-        ck_assert_ptr_nonnull(tgr);
-        int32_t *ids = ids_of(tid), *greedy = ids_of(tgr);
-        const int64_t T = tid->nelem;
-        float *lc = malloc((size_t)(T * V) * sizeof(float));
-        float *lg = malloc((size_t)(T * V) * sizeof(float));
-        float *hc = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-        float *hg = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-        float *rc = malloc((size_t)(NL * T * E) * sizeof(float));
-        float *rg = malloc((size_t)(NL * T * E) * sizeof(float));
-        ck_assert(lc && lg && hc && hg && rc && rg);
-        for (int64_t i = 0; i < T * V; i++)
-            lg[i] = NAN; /* every element must be written */
-        hxq_engine_reset(cpu);
-        hxq_engine_reset(gpu);
-        hxq_forward_out oc = {lc, 1, NULL, NULL}, og = {lg, 1, NULL, NULL};
-        ck_assert_msg(hxq_engine_forward(cpu, ids, T, &oc, &err) == HXQ_OK, "%s", err.msg);
-        ck_assert_msg(hxq_engine_forward(gpu, ids, T, &og, &err) == HXQ_OK, "%s", err.msg);
-        expect_close(lg, lc, T * V, "prompt logits", prompt);
-        if (T <= max_batch) { /* hidden states and router logits: one call */
-            hxq_forward_out pc = {NULL, 0, hc, rc}, pg = {NULL, 0, hg, rg};
-            hxq_engine_reset(cpu);
-            hxq_engine_reset(gpu);
-            ck_assert_msg(hxq_engine_forward(cpu, ids, T, &pc, &err) == HXQ_OK, "%s", err.msg);
-            ck_assert_msg(hxq_engine_forward(gpu, ids, T, &pg, &err) == HXQ_OK, "%s", err.msg);
-            expect_close(hg, hc, (NL + 1) * T * H, "hidden states", prompt);
-            expect_close(rg, rc, NL * T * E, "router logits", prompt);
-        }
-        /* greedy: 32 one-token steps after the prompt */
-        float *last = lg + (T - 1) * V;
-        int32_t next = argmax(last, V);
-        for (int s = 0; s < 32; s++) {
-            ck_assert_msg(next == greedy[s], "%s greedy step %d: cuda %d, golden %d", prompt, s,
-                          next, greedy[s]);
-            hxq_forward_out od = {lg, 0, NULL, NULL};
-            ck_assert_msg(hxq_engine_forward(gpu, &next, 1, &od, &err) == HXQ_OK, "%s",
-                          err.msg);
-            next = argmax(lg, V);
-        }
-        free(ids);
-        free(greedy);
-        free(lc);
-        free(lg);
-        free(hc);
-        free(hg);
-        free(rc);
-        free(rg);
-        prompts++;
-    }
-    ck_assert_int_gt(prompts, 0);
-    hxq_engine_free(cpu);
-    hxq_engine_free(gpu);
-    hxq_st_close(g);
-    hxq_model_free(&m);
-}
-
 START_TEST(test_cuda_dense)
 {
     if (!cuda_test_gpu(__func__))
         return;
-    check_model(HXQ_FIXTURE_DENSE, HXQ_FIXTURE_GOLDEN "/golden_dense.safetensors", 512);
+    cuda_check_model(HXQ_FIXTURE_DENSE, HXQ_FIXTURE_GOLDEN "/golden_dense.safetensors", 512);
 }
 END_TEST
 
@@ -148,7 +25,7 @@ START_TEST(test_cuda_helix)
 {
     if (!cuda_test_gpu(__func__))
         return;
-    check_model(HXQ_FIXTURE_HELIX, HXQ_FIXTURE_GOLDEN "/golden_helix.safetensors", 512);
+    cuda_check_model(HXQ_FIXTURE_HELIX, HXQ_FIXTURE_GOLDEN "/golden_helix.safetensors", 512);
 }
 END_TEST
 
@@ -157,7 +34,7 @@ START_TEST(test_cuda_chunked_prompt)
 {
     if (!cuda_test_gpu(__func__))
         return;
-    check_model(HXQ_FIXTURE_HELIX, HXQ_FIXTURE_GOLDEN "/golden_helix.safetensors", 4);
+    cuda_check_model(HXQ_FIXTURE_HELIX, HXQ_FIXTURE_GOLDEN "/golden_helix.safetensors", 4);
 }
 END_TEST
 

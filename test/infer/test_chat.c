@@ -96,6 +96,14 @@ START_TEST(recognition_ignores_tag_formatting)
     char *s = render(tok, m, 1, 1);
     ck_assert_str_eq(s, "<|endoftext|><|user|>\nx\n<|assistant|>\n");
     free(s);
+    /* without the leading {{ bos_token }} the rendering has no bos */
+    char nobos[1024];
+    snprintf(nobos, sizeof(nobos), "\"%s", strstr(variant, "{%- for"));
+    ck_assert_int_eq(config_template(tok, nobos), HXQ_OK);
+    ck_assert_str_eq(hxq_tokenizer_chat_name(tok), "tulu");
+    s = render(tok, m, 1, 0);
+    ck_assert_str_eq(s, "<|user|>\nx\n");
+    free(s);
     hxq_tokenizer_free(tok);
 }
 END_TEST

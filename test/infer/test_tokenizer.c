@@ -172,6 +172,18 @@ START_TEST(golden_prompts_and_validation_text)
         encode(tok, prompt, strlen(prompt), &ids, &n);
         assert_ids(ids, n, cJSON_GetObjectItem(g, "ids"), key);
         free(ids);
+        /* the recorded greedy continuation decodes to the recorded text */
+        const cJSON *greedy = cJSON_GetObjectItem(g, "greedy32");
+        int32_t gids[64];
+        int ng = cJSON_GetArraySize(greedy);
+        ck_assert_int_le(ng, 64);
+        for (int i = 0; i < ng; i++)
+            gids[i] = (int32_t)cJSON_GetArrayItem(greedy, i)->valuedouble;
+        char *gtext;
+        ck_assert_int_eq(hxq_tokenizer_decode(tok, gids, ng, HXQ_DECODE_SKIP_SPECIAL, &gtext,
+                                              NULL, NULL), HXQ_OK);
+        ck_assert_str_eq(gtext, cJSON_GetObjectItem(g, "greedy32_text")->valuestring);
+        free(gtext);
     }
     size_t len;
     uint8_t *text = hxq_test_read_file("test/fixtures/tinyshakespeare.txt", &len);
@@ -585,6 +597,88 @@ START_TEST(load_from_memory)
 }
 END_TEST
 
+/* The pre-tokenizer, model and added-token options that OLMoE does not use,
+ * on a six-token vocabulary with three merges. */
+static void encode_added(const char *pre, const char *model_extra, const char *added,
+                         const char *text, const int32_t *want, int64_t nwant)
+{
+    char json[2048];
+    snprintf(json, sizeof(json),
+             "{\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", %s},"
+             " \"decoder\": {\"type\": \"ByteLevel\"}, \"added_tokens\": [%s],"
+             " \"model\": {\"type\": \"BPE\", %s"
+             " \"vocab\": {\"a\": 0, \"b\": 1, \"\\u0120\": 2, \"b\\u0120\": 3, \"\\u0120a\": 4,"
+             " \"b\\u0120a\": 5, \"ab\": 6}, \"merges\": [\"b \\u0120\", \"\\u0120 a\", "
+             "\"b\\u0120 a\"]}}", pre, added, model_extra);
+    hxq_tokenizer *tok = NULL;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_tokenizer_load_json(json, strlen(json), NULL, &tok, &err) == HXQ_OK, "%s",
+                  err.msg);
+    int32_t *ids;
+    int64_t n;
+    encode(tok, text, strlen(text), &ids, &n);
+    ck_assert_msg(n == nwant, "'%s' with %s %s: %lld ids, want %lld", text, pre, model_extra,
+                  (long long)n, (long long)nwant);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert_int_eq(ids[i], want[i]);
+    free(ids);
+    hxq_tokenizer_free(tok);
+}
+
+static void encode_with(const char *pre, const char *model_extra, const char *text,
+                        const int32_t *want, int64_t nwant)
+{
+    encode_added(pre, model_extra, "", text, want, nwant);
+}
+
+START_TEST(added_token_options)
+{
+    const char *nopre = "\"add_prefix_space\": false";
+    /* lstrip / rstrip take the whitespace around the token into it */
+    const char *strip = "{\"id\": 7, \"content\": \"<x>\", \"lstrip\": true, \"rstrip\": true, "
+                        "\"normalized\": false, \"special\": true}";
+    encode_added(nopre, "", strip, "a <x>  b", (int32_t[]){0, 7, 1}, 3);
+    const char *plain = "{\"id\": 7, \"content\": \"<x>\", \"normalized\": false}";
+    encode_added(nopre, "", plain, "a <x>  b", (int32_t[]){0, 2, 7, 2, 2, 1}, 6);
+    /* single_word: not matched inside a word */
+    const char *single = "{\"id\": 8, \"content\": \"ba\", \"single_word\": true, "
+                         "\"normalized\": false}";
+    encode_added(nopre, "", single, "ba bba", (int32_t[]){8, 2, 1, 1, 0}, 5);
+    /* word characters are Rust's \w: a decimal digit is one, '½' (No) is not
+     * (bytes missing from this vocabulary are dropped) */
+    encode_added(nopre, "", single, "2ba", (int32_t[]){1, 0}, 2);
+    encode_added(nopre, "", single, "\xc2\xbd" "ba", (int32_t[]){8}, 1);
+    /* leftmost, then longest */
+    const char *two = "{\"id\": 7, \"content\": \"ab\", \"normalized\": false}, "
+                      "{\"id\": 8, \"content\": \"bab\", \"normalized\": false}";
+    encode_added(nopre, "", two, "abab", (int32_t[]){7, 7}, 2);
+    encode_added(nopre, "", two, "bab", (int32_t[]){8}, 1);
+}
+END_TEST
+
+START_TEST(pre_tokenizer_and_model_options)
+{
+    /* the regex splits "b a" into "b" and " a"; without it "b a" is one word */
+    encode_with("\"add_prefix_space\": false", "", "b a", (int32_t[]){1, 4}, 2);
+    encode_with("\"add_prefix_space\": false, \"use_regex\": false", "", "b a",
+                (int32_t[]){5}, 1);
+    /* add_prefix_space: " b a" -> " b", " a" */
+    encode_with("\"add_prefix_space\": true", "", "b a", (int32_t[]){2, 1, 4}, 3);
+    encode_with("\"add_prefix_space\": true", "", " a", (int32_t[]){4}, 1);
+    /* bytes missing from the vocabulary: dropped, or the unk token (fused) */
+    encode_with("\"add_prefix_space\": false", "", "azzb", (int32_t[]){0, 1}, 2);
+    encode_with("\"add_prefix_space\": false", "\"unk_token\": \"b\",", "azz",
+                (int32_t[]){0, 1, 1}, 3);
+    encode_with("\"add_prefix_space\": false", "\"unk_token\": \"b\", \"fuse_unk\": true,",
+                "azz", (int32_t[]){0, 1}, 2);
+    /* ignore_merges: a word in the vocabulary is taken whole, even when no
+     * merge leads to it */
+    encode_with("\"add_prefix_space\": false", "", "ab", (int32_t[]){0, 1}, 2);
+    encode_with("\"add_prefix_space\": false", "\"ignore_merges\": true,", "ab",
+                (int32_t[]){6}, 1);
+}
+END_TEST
+
 static void expect_error(int rc, const hxq_tokenizer *tok, const hxq_error *err, int code,
                          const char *needle)
 {
@@ -614,6 +708,7 @@ START_TEST(load_errors)
         {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"ab\"", HXQ_ERR_FORMAT, "merges[0]"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "-1", ab, HXQ_ERR_FORMAT, "'c' has id"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "1e12", ab, HXQ_ERR_FORMAT, "'c' has id"},
+        {nfc, "ByteLevel", "ByteLevel", "BPE", "9000000", ab, HXQ_ERR_FORMAT, "nearly dense"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "2.5", ab, HXQ_ERR_FORMAT, "not an integer"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "1", ab, HXQ_ERR_FORMAT, "id 1 is used by"},
     };
@@ -699,6 +794,8 @@ static Suite *tokenizer_suite(void)
     tcase_add_test(tc, encode_edge_cases);
     tcase_add_test(tc, decode_edge_cases);
     tcase_add_test(tc, load_from_memory);
+    tcase_add_test(tc, pre_tokenizer_and_model_options);
+    tcase_add_test(tc, added_token_options);
     tcase_add_test(tc, load_errors);
     tcase_add_test(tc, config_errors);
     suite_add_tcase(s, tc);

@@ -258,6 +258,73 @@ START_TEST(snr_floor_gate)
 }
 END_TEST
 
+/* A model.safetensors with F32 and F16 matrices and norms, written here. */
+static void write_float_model(const char *dir)
+{
+    ck_assert_int_eq(hxq_test_sh("mkdir -p '%s' && cp " HXQ_FIXTURE_DENSE "/config.json '%s/'",
+                                 dir, dir), 0);
+    char path[700];
+    snprintf(path, sizeof(path), "%s/model.safetensors", dir);
+    hxq_stw *w;
+    hxq_error err = {0};
+    ck_assert_int_eq(hxq_stw_create(path, &w, &err), HXQ_OK);
+    int64_t m[2] = {48, 64}, v[1] = {64};
+    ck_assert_int_eq(hxq_stw_add(w, "a.q_proj.weight", HXQ_DT_F32, 2, m, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_add(w, "a.k_proj.weight", HXQ_DT_F16, 2, m, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_add(w, "a.norm.weight", HXQ_DT_F32, 1, v, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_begin(w, &err), HXQ_OK);
+    float f[48 * 64];
+    uint16_t h[48 * 64];
+    uint64_t s = 12345;
+    for (int i = 0; i < 48 * 64; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        f[i] = (float)((double)(s >> 11) / 9007199254740992.0 - 0.5) * 0.1f;
+        h[i] = hxq_f32_to_f16(f[i] * 0.5f);
+    }
+    ck_assert_int_eq(hxq_stw_write(w, f, sizeof(f), &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_write(w, h, sizeof(h), &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_write(w, f, 64 * 4, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_stw_finish(w, &err), HXQ_OK);
+}
+
+START_TEST(f32_and_f16_sources)
+{
+    char *tmp = hxq_test_tmpdir("cerr");
+    char s[600], d[600];
+    snprintf(s, sizeof(s), "%s/src", tmp);
+    snprintf(d, sizeof(d), "%s/out", tmp);
+    write_float_model(s);
+    hxq_error err = {0};
+    ck_assert_int_eq(run(s, d, NULL, &err), HXQ_OK);
+    hxq_compression_receipt r;
+    ck_assert_int_eq(hxq_receipt_compression_load(d, &r, &err), HXQ_OK);
+    ck_assert_int_eq(r.n_compressed, 2);
+    ck_assert_int_eq(r.n_exact, 1);
+    ck_assert_int_eq(r.pass, 1);
+    for (int64_t i = 0; i < r.n_tensors; i++) {
+        const hxq_rc_tensor *t = &r.tensors[i];
+        if (!strcmp(t->name, "a.q_proj"))
+            ck_assert_int_eq(t->source_dtype, HXQ_DT_F32);
+        if (!strcmp(t->name, "a.k_proj"))
+            ck_assert_int_eq(t->source_dtype, HXQ_DT_F16);
+        if (t->compressed)
+            ck_assert(t->snr_db >= 25);
+    }
+    hxq_receipt_compression_free(&r);
+    /* the exact F32 norm keeps its dtype and bytes */
+    hxq_ckpt *a, *b;
+    ck_assert_int_eq(hxq_ckpt_open(s, &a, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_ckpt_open(d, &b, &err), HXQ_OK);
+    const hxq_tensor *x = hxq_ckpt_find(a, "a.norm.weight"), *y = hxq_ckpt_find(b, "a.norm.weight");
+    ck_assert_int_eq(y->dtype, HXQ_DT_F32);
+    ck_assert(!memcmp(x->data, y->data, x->nbytes));
+    hxq_ckpt_close(a);
+    hxq_ckpt_close(b);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *errors_suite(void)
 {
     Suite *s = suite_create("compress_errors");
@@ -268,6 +335,7 @@ static Suite *errors_suite(void)
     tcase_add_test(tc, nan_weights);
     tcase_add_test(tc, destination_rules);
     tcase_add_test(tc, snr_floor_gate);
+    tcase_add_test(tc, f32_and_f16_sources);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,9 +1,7 @@
 /* test_convert.c - hxq convert: dense output equals the decoded weights in
  * BF16, canonical output keeps every effective weight, re-sharding keeps
  * the bytes, legacy layouts are normalised, bad requests leave nothing. */
-#include "hxq_io.h"
-#include "hxq_test.h"
-#include "hxq_verify.h"
+#include "verify_test_util.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -20,44 +18,12 @@ static int convert(const char *src, const char *dst, hxq_convert_target to, int6
 static void expect_verify_ok(const char *dir)
 {
     hxq_verify_report r;
-    hxq_verify_report_init(&r);
     hxq_error err = {0};
+    hxq_verify_report_init(&r);
     int rc = hxq_verify_folder(dir, NULL, &r, &err);
     ck_assert_msg(rc == HXQ_OK, "%s: %s %s", dir, err.msg,
                   r.n_failures ? r.failures[0].detail : "");
     hxq_verify_report_free(&r);
-}
-
-static const hxq_tensor *part(const hxq_ckpt *ck, const char *mod, const char *suffix)
-{
-    char name[1024];
-    snprintf(name, sizeof(name), "%s%s", mod, suffix);
-    return hxq_ckpt_find(ck, name);
-}
-
-/* Effective weights of a module, computed here from the raw tensors (the
- * format's definition): codebook[indices], sidecar values replacing. */
-static float *effective(const hxq_ckpt *ck, const char *mod, int64_t *n)
-{
-    const hxq_tensor *cb = part(ck, mod, ".codebook"), *ix = part(ck, mod, ".indices");
-    const hxq_tensor *sp = part(ck, mod, ".sidecar_positions");
-    const hxq_tensor *sv = part(ck, mod, ".sidecar_values");
-    ck_assert_msg(cb && ix, "module %s", mod);
-    float *w = malloc((size_t)ix->nelem * sizeof(float));
-    ck_assert_ptr_nonnull(w);
-    const uint8_t *idx = ix->data;
-    for (int64_t i = 0; i < ix->nelem; i++)
-        w[i] = hxq_tensor_f32_at(cb, idx[i]);
-    for (int64_t s = 0; sp && s < sp->nelem; s++) {
-        int64_t p;
-        memcpy(&p, (const char *)sp->data + 8 * s, 8);
-        if (p >= 0 && p < ix->nelem)
-            w[p] = hxq_tensor_f32_at(sv, s);
-        else
-            ck_abort_msg("%s: sidecar position %lld out of range", mod, (long long)p);
-    }
-    *n = ix->nelem;
-    return w;
 }
 
 static int is_part_name(const char *n)
@@ -101,25 +67,7 @@ START_TEST(helix_to_dense_is_decode_in_bf16)
         for (int d = 0; d < a->ndim; d++)
             ck_assert_int_eq(a->shape[d], b->shape[d]);
     }
-    hxq_qconfig q;
-    ck_assert_int_eq(hxq_qconfig_load(HXQ_FIXTURE_HELIX, &q, &err), HXQ_OK);
-    ck_assert_int_eq(q.n_modules, 212);
-    for (int64_t m = 0; m < q.n_modules; m++) {
-        int64_t n;
-        float *w = effective(hx, q.modules[m], &n);
-        const hxq_tensor *t = part(out, q.modules[m], ".weight");
-        ck_assert_ptr_nonnull(t);
-        ck_assert_int_eq(t->nelem, n);
-        int64_t bad = -1;
-        for (int64_t i = 0; i < n && bad < 0; i++) {
-            uint16_t got;
-            memcpy(&got, (const char *)t->data + 2 * i, 2);
-            if (got != hxq_f32_to_bf16(w[i]))
-                bad = i;
-        }
-        ck_assert_msg(bad < 0, "%s[%lld] differs", q.modules[m], (long long)bad);
-        free(w);
-    }
+    ck_assert_int_eq(vt_expect_dense_decode(HXQ_FIXTURE_HELIX, dst), 212);
     for (int64_t i = 0; i < hxq_ckpt_count(hx); i++) {
         const hxq_tensor *e = hxq_ckpt_tensor(hx, i);
         if (is_part_name(e->name))
@@ -135,7 +83,6 @@ START_TEST(helix_to_dense_is_decode_in_bf16)
         }
         ck_assert_msg(bad < 0, "%s[%lld] differs", e->name, (long long)bad);
     }
-    hxq_qconfig_free(&q);
     hxq_ckpt_close(out);
     hxq_ckpt_close(hx);
     hxq_ckpt_close(orig);
@@ -155,7 +102,16 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
                   err.msg);
     ck_assert_int_eq(s.nshards, 1);
     ck_assert_int_eq(s.modules, 212);
+    ck_assert_int_gt(s.exact_narrowed, 0);   /* F16 back to BF16 where exact... */
+    ck_assert_int_lt(s.exact_narrowed, 19);  /* ...not where F16 subnormals are */
     expect_verify_ok(dst);
+    /* still equal to the dense source wherever the reference kept it so */
+    hxq_verify_opts vo = {HXQ_FIXTURE_DENSE, 0, 0};
+    hxq_verify_report vr;
+    hxq_verify_report_init(&vr);
+    ck_assert_int_eq(hxq_verify_folder(dst, &vo, &vr, &err), HXQ_OK);
+    ck_assert_int_eq(vr.source_tensors, 231);
+    hxq_verify_report_free(&vr);
     hxq_ckpt *out, *hx;
     ck_assert_int_eq(hxq_ckpt_open(dst, &out, &err), HXQ_OK);
     ck_assert_int_eq(hxq_ckpt_open(HXQ_FIXTURE_HELIX, &hx, &err), HXQ_OK);
@@ -166,11 +122,11 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
     ck_assert_int_eq(q2.n_modules, q.n_modules);
     for (int64_t m = 0; m < q.n_modules; m++) {
         ck_assert_str_eq(q2.modules[m], q.modules[m]);
-        const hxq_tensor *cb = part(out, q.modules[m], ".codebook");
+        const hxq_tensor *cb = vt_part(out, q.modules[m], ".codebook");
         ck_assert(cb && cb->dtype == HXQ_DT_F32 && cb->nelem == 256);
-        ck_assert_ptr_nonnull(part(out, q.modules[m], ".sidecar_values"));
+        ck_assert_ptr_nonnull(vt_part(out, q.modules[m], ".sidecar_values"));
         int64_t n1, n2;
-        float *a = effective(hx, q.modules[m], &n1), *b = effective(out, q.modules[m], &n2);
+        float *a = vt_effective(hx, q.modules[m], &n1), *b = vt_effective(out, q.modules[m], &n2);
         ck_assert_int_eq(n1, n2);
         ck_assert(memcmp(a, b, (size_t)n1 * sizeof(float)) == 0);
         free(a);
@@ -190,7 +146,7 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
     }
     /* the receipt records the source's hash, the reference's fields, a PASS */
     snprintf(path, sizeof(path), "%s/conversion_receipt.json", dst);
-    char *text = (char *)hxq_test_read_file(path, NULL);
+    char *text = vt_read_text(path, NULL);
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
     ck_assert_str_eq(cJSON_GetObjectItem(root, "verdict")->valuestring, "PASS");
@@ -301,6 +257,12 @@ START_TEST(legacy_folder_normalised)
     snprintf(dense, sizeof(dense), "%s/dense", tmp);
     ck_assert_int_eq(hxq_test_sh("mkdir %s", src), 0);
     legacy_folder(src, 16);
+    /* structurally sound as it is (F16 codebook of 16): only the receipt lacks */
+    hxq_verify_report vr;
+    ck_assert_int_eq(vt_verify(src, NULL, &vr), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vr.total_failures, 1);
+    ck_assert_str_eq(vr.failures[0].check, "receipt");
+    hxq_verify_report_free(&vr);
     hxq_error err = {0};
     hxq_convert_summary s;
     ck_assert_msg(convert(src, dst, HXQ_CONVERT_HXQ, 0, &s, &err) == 0, "%s", err.msg);
@@ -315,7 +277,7 @@ START_TEST(legacy_folder_normalised)
     ck_assert(cb->dtype == HXQ_DT_F32 && cb->nelem == 256);
     ck_assert_int_eq(hxq_ckpt_find(b, "m.lin.sidecar_positions")->nelem, 0);
     int64_t n1, n2;
-    float *x = effective(a, "m.lin", &n1), *y = effective(b, "m.lin", &n2);
+    float *x = vt_effective(a, "m.lin", &n1), *y = vt_effective(b, "m.lin", &n2);
     ck_assert_int_eq(n1, n2);
     ck_assert(memcmp(x, y, (size_t)n1 * 4) == 0);
     free(x);
@@ -418,6 +380,57 @@ START_TEST(cli)
 }
 END_TEST
 
+START_TEST(compressed_to_dense_is_decode_in_bf16)
+{
+    char *tmp = hxq_test_tmpdir("ccomp");
+    char hx[2048], dense[2048], back[2048];
+    snprintf(hx, sizeof(hx), "%s/hx", tmp);
+    snprintf(dense, sizeof(dense), "%s/dense", tmp);
+    snprintf(back, sizeof(back), "%s/back", tmp);
+    vt_compress_fast(hx);
+    hxq_error err = {0};
+    hxq_convert_summary s;
+    ck_assert_msg(convert(hx, dense, HXQ_CONVERT_DENSE, 0, &s, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(s.nshards, 1);
+    ck_assert_int_eq(s.exact_narrowed, 0);
+    expect_verify_ok(dense);
+    ck_assert_int_eq(vt_expect_dense_decode(hx, dense), 20);
+    /* exact tensors are the source's own bytes */
+    hxq_ckpt *d, *orig;
+    ck_assert_int_eq(hxq_ckpt_open(dense, &d, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_ckpt_open(HXQ_FIXTURE_DENSE, &orig, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_ckpt_count(d), hxq_ckpt_count(orig));
+    int64_t same = 0;
+    for (int64_t i = 0; i < hxq_ckpt_count(orig); i++) {
+        const hxq_tensor *a = hxq_ckpt_tensor(orig, i), *b = hxq_ckpt_find(d, a->name);
+        ck_assert_ptr_nonnull(b);
+        same += a->nbytes == b->nbytes && !memcmp(a->data, b->data, a->nbytes);
+    }
+    ck_assert_int_eq(same, hxq_ckpt_count(orig) - 20);
+    hxq_ckpt_close(d);
+    hxq_ckpt_close(orig);
+    /* our own layout is already canonical: --to hxq changes no tensor */
+    ck_assert_msg(convert(hx, back, HXQ_CONVERT_HXQ, 3000000, &s, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(s.exact_narrowed, 0);
+    expect_verify_ok(back);
+    hxq_ckpt *x, *y;
+    ck_assert_int_eq(hxq_ckpt_open(hx, &x, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_ckpt_open(back, &y, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_ckpt_count(x), hxq_ckpt_count(y));
+    same = 0;
+    for (int64_t i = 0; i < hxq_ckpt_count(x); i++) {
+        const hxq_tensor *a = hxq_ckpt_tensor(x, i), *b = hxq_ckpt_tensor(y, i);
+        same += !strcmp(a->name, b->name) && a->dtype == b->dtype && a->nbytes == b->nbytes &&
+                !memcmp(a->data, b->data, a->nbytes);
+    }
+    ck_assert_int_eq(same, hxq_ckpt_count(x));
+    hxq_ckpt_close(x);
+    hxq_ckpt_close(y);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *convert_suite(void)
 {
     Suite *s = suite_create("convert");
@@ -429,6 +442,7 @@ static Suite *convert_suite(void)
     tcase_add_test(tc, legacy_folder_normalised);
     tcase_add_test(tc, refusals_leave_nothing);
     tcase_add_test(tc, cli);
+    tcase_add_test(tc, compressed_to_dense_is_decode_in_bf16);
     suite_add_tcase(s, tc);
     return s;
 }

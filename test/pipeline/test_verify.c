@@ -1,24 +1,13 @@
 /* test_verify.c - hxq verify: the reference fixture passes, every flipped
  * byte, truncation, missing shard, edited receipt or config is caught,
  * and each structural check fires on a folder built to break it. */
-#include "hxq_io.h"
-#include "hxq_pipeline.h"
-#include "hxq_test.h"
-#include "hxq_verify.h"
+#include "verify_test_util.h"
 
 #include <cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Verifies dir; returns the status and leaves the report in *r. */
-static int run_verify(const char *dir, const hxq_verify_opts *o, hxq_verify_report *r)
-{
-    hxq_verify_report_init(r);
-    hxq_error err = {0};
-    return hxq_verify_folder(dir, o, r, &err);
-}
 
 /* 1 when some failure has this check name (and file, when not NULL). */
 static int has_failure(const hxq_verify_report *r, const char *check, const char *file)
@@ -45,7 +34,7 @@ static char *canonical_copy(const char *tag, int64_t shard)
 START_TEST(reference_fixture_passes)
 {
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(HXQ_FIXTURE_HELIX, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(HXQ_FIXTURE_HELIX, NULL, &r), HXQ_OK);
     ck_assert_int_eq(r.total_failures, 0);
     ck_assert_int_eq(r.files_hashed, 1);
     ck_assert_int_eq(r.modules_checked, 212);
@@ -69,14 +58,14 @@ START_TEST(reference_fixture_flipped_bytes)
         buf[pos[i]] ^= 0x01;
         ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
         hxq_verify_report r;
-        ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+        ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
         ck_assert_msg(has_failure(&r, "sha256", "model.safetensors"), "byte %zu", pos[i]);
         hxq_verify_report_free(&r);
         buf[pos[i]] ^= 0x01;
     }
     ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_OK);
     hxq_verify_report_free(&r);
     free(buf);
     hxq_test_rmtree(tmp);
@@ -102,7 +91,7 @@ static void flip_file(const char *dir, const char *name)
         buf[pos[i]] ^= (uint8_t)(1u << bit);
         ck_assert_int_eq(hxq_test_write_file(path, buf, len), 0);
         hxq_verify_report r;
-        int rc = run_verify(dir, NULL, &r);
+        int rc = vt_verify(dir, NULL, &r);
         ck_assert_msg(rc == HXQ_ERR_VERIFY && r.total_failures > 0,
                       "%s: flip of bit %d at byte %zu not detected", name, bit, pos[i]);
         hxq_verify_report_free(&r);
@@ -127,7 +116,7 @@ static int flip_every_file(const char *dir)
     }
     closedir(d);
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_OK);
     hxq_verify_report_free(&r);
     return n;
 }
@@ -138,7 +127,7 @@ START_TEST(canonical_folder_flipped_bytes)
     char dir[2048];
     snprintf(dir, sizeof(dir), "%s/m", tmp);
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_OK);
     ck_assert_int_eq(r.files_hashed, 5);
     hxq_verify_report_free(&r);
     ck_assert_int_eq(flip_every_file(dir), 6);
@@ -153,28 +142,28 @@ START_TEST(truncated_missing_extra_shard)
     char dir[2048], path[4096];
     snprintf(dir, sizeof(dir), "%s/m", tmp);
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_OK);
     hxq_verify_report_free(&r);
     /* truncated: one byte short */
     ck_assert_int_eq(hxq_test_sh("cd %s && cp model-00002-of-00005.safetensors s.bak && "
                                  "truncate -s -1 model-00002-of-00005.safetensors", dir), 0);
     ck_assert_int_eq(hxq_test_sh("mv %s/s.bak %s/..", dir, dir), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "size", "model-00002-of-00005.safetensors"));
     ck_assert(has_failure(&r, "readable", NULL));
     hxq_verify_report_free(&r);
     /* missing */
     snprintf(path, sizeof(path), "%s/model-00002-of-00005.safetensors", dir);
     ck_assert_int_eq(unlink(path), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "present", "model-00002-of-00005.safetensors"));
     hxq_verify_report_free(&r);
     /* restored, then an unrecorded extra file */
     ck_assert_int_eq(hxq_test_sh("mv %s/../s.bak %s", dir, path), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_OK);
     hxq_verify_report_free(&r);
     ck_assert_int_eq(hxq_test_sh("echo x > %s/extra.bin", dir), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "recorded", "extra.bin"));
     hxq_verify_report_free(&r);
     hxq_test_rmtree(tmp);
@@ -209,14 +198,14 @@ START_TEST(edited_receipt_and_config)
     snprintf(path, sizeof(path), "%s/conversion_receipt.json", dir);
     ck_assert_int_eq(hxq_test_sh("cp %s %s/r.bak", path, tmp), 0);
     edit_file(path, "\"total_keys\":\t867", "\"total_keys\":\t866");
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "seal", "conversion_receipt.json"));
     hxq_verify_report_free(&r);
     ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
     /* config: one module dropped from compressed_modules */
     snprintf(path, sizeof(path), "%s/config.json", dir);
     edit_file(path, "\"model.layers.0.mlp.gate\"", "\"model.layers.0.mlp.XXXX\"");
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "sha256", "config.json"));
     ck_assert(has_failure(&r, "codebook", NULL));
     ck_assert(has_failure(&r, "orphan", NULL));
@@ -296,7 +285,7 @@ static void expect_check(const fake_opts *f, const char *check)
     char *tmp = hxq_test_tmpdir("vfake");
     fake_folder(tmp, f);
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(tmp, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(tmp, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "receipt", NULL)); /* no receipt at all */
     if (check)
         ck_assert_msg(has_failure(&r, check, NULL), "check '%s' did not fire", check);
@@ -419,7 +408,7 @@ START_TEST(cli_exit_codes)
                                  tmp), 1);
     char path[4096];
     snprintf(path, sizeof(path), "%s/out.json", tmp);
-    char *text = (char *)hxq_test_read_file(path, NULL);
+    char *text = vt_read_text(path, NULL);
     ck_assert_ptr_nonnull(text);
     cJSON *root = cJSON_Parse(text);
     ck_assert_ptr_nonnull(root);
@@ -434,8 +423,7 @@ END_TEST
 
 /* ---- a folder made by hxq compress (shared by the tests below) ------- */
 
-/* Experts kept exact so the fixture compresses in about a second; shards
- * of 3 MB so the index and several shards are exercised. */
+/* made by vt_compress_fast() */
 static char *g_tmp;
 static char g_dir[2048];
 
@@ -443,16 +431,7 @@ static void compressed_setup(void)
 {
     g_tmp = hxq_test_tmpdir("vcomp");
     snprintf(g_dir, sizeof(g_dir), "%s/m", g_tmp);
-    hxq_compress_opts o;
-    hxq_compress_opts_init(&o);
-    static const char *const extra[] = {"experts"};
-    o.extra_exact = extra;
-    o.n_extra_exact = 1;
-    o.max_shard_size = 3000000;
-    o.threads = 2;
-    hxq_error err = {0};
-    int rc = hxq_compress(HXQ_FIXTURE_DENSE, g_dir, &o, NULL, &err);
-    ck_assert_msg(rc == HXQ_OK, "%s", err.msg);
+    vt_compress_fast(g_dir);
 }
 
 static void compressed_teardown(void)
@@ -473,13 +452,13 @@ static char *compressed_copy(const char *tag, char *dir, size_t cap)
 START_TEST(compressed_passes_with_source)
 {
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(g_dir, NULL, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(g_dir, NULL, &r), HXQ_OK);
     ck_assert_str_eq(r.receipt, "compression_receipt.json");
     ck_assert_int_eq(r.modules_checked, 20);
     ck_assert_int_gt(r.files_hashed, 10);
     hxq_verify_report_free(&r);
     hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 0, 0};
-    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_OK);
     ck_assert_int_eq(r.source_tensors, 231);
     ck_assert_int_eq(r.errors_compared, 20);
     hxq_verify_report_free(&r);
@@ -490,7 +469,7 @@ START_TEST(compressed_recompute_passes)
 {
     hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 1, 2};
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_OK);
     DIR *d = opendir(g_dir);
     int n = 0;
     struct dirent *de;
@@ -520,11 +499,11 @@ START_TEST(compressed_damage)
     const char *shard = "model-00003-of-00007.safetensors";
     snprintf(path, sizeof(path), "%s/%s", dir, shard);
     ck_assert_int_eq(hxq_test_sh("cp %s %s/s.bak && truncate -s -8 %s", path, tmp, path), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "size", shard));
     hxq_verify_report_free(&r);
     ck_assert_int_eq(unlink(path), 0);
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "present", shard));
     ck_assert(has_failure(&r, "readable", NULL));
     hxq_verify_report_free(&r);
@@ -533,14 +512,20 @@ START_TEST(compressed_damage)
     snprintf(path, sizeof(path), "%s/compression_receipt.json", dir);
     ck_assert_int_eq(hxq_test_sh("cp %s %s/r.bak", path, tmp), 0);
     edit_file(path, "\"snr_floor_db\":\t25", "\"snr_floor_db\":\t20");
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "seal", "compression_receipt.json"));
+    hxq_verify_report_free(&r);
+    ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
+    /* the receipt removed: the reference-schema receipt alone does not do */
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert(has_failure(&r, "receipt", "compression_receipt.json"));
     hxq_verify_report_free(&r);
     ck_assert_int_eq(hxq_test_sh("cp %s/r.bak %s", tmp, path), 0);
     /* an edited config */
     snprintf(path, sizeof(path), "%s/config.json", dir);
     edit_file(path, "\"num_experts_per_tok\":\t4", "\"num_experts_per_tok\":\t8");
-    ck_assert_int_eq(run_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(dir, NULL, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "sha256", "config.json"));
     hxq_verify_report_free(&r);
     hxq_test_rmtree(tmp);
@@ -574,7 +559,7 @@ static char *altered_source(char *src, size_t cap)
     ck_assert_int_eq(hxq_stw_write(w, v, 4, &err), 0);
     ck_assert_int_eq(hxq_stw_finish(w, &err), 0);
     snprintf(path, sizeof(path), "%s/model.safetensors.index.json", src);
-    char *text = (char *)hxq_test_read_file(path, &len);
+    char *text = vt_read_text(path, &len);
     ck_assert_ptr_nonnull(text);
     const char *key = "\"weight_map\": {";
     char *at = strstr(text, key);
@@ -594,7 +579,7 @@ START_TEST(altered_source_is_caught)
     char *tmp = altered_source(src, sizeof(src));
     hxq_verify_opts o = {src, 1, 2};
     hxq_verify_report r;
-    ck_assert_int_eq(run_verify(g_dir, &o, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "source_sha256", "model-00003-of-00003.safetensors"));
     ck_assert(has_failure(&r, "source_sha256", "model.safetensors.index.json"));
     ck_assert(has_failure(&r, "accounted", NULL));
@@ -602,14 +587,58 @@ START_TEST(altered_source_is_caught)
     hxq_verify_report_free(&r);
     /* the reference's folder, checked by name */
     hxq_verify_opts o2 = {src, 0, 0};
-    ck_assert_int_eq(run_verify(HXQ_FIXTURE_HELIX, &o2, &r), HXQ_ERR_VERIFY);
+    ck_assert_int_eq(vt_verify(HXQ_FIXTURE_HELIX, &o2, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "accounted", NULL));     /* extra.weight */
     ck_assert(has_failure(&r, "exact_values", NULL));  /* the changed byte */
     ck_assert_int_eq(r.total_failures, 2);
     hxq_verify_report_free(&r);
     hxq_verify_opts o3 = {HXQ_FIXTURE_DENSE, 0, 0};
-    ck_assert_int_eq(run_verify(HXQ_FIXTURE_HELIX, &o3, &r), HXQ_OK);
+    ck_assert_int_eq(vt_verify(HXQ_FIXTURE_HELIX, &o3, &r), HXQ_OK);
     ck_assert_int_eq(r.source_tensors, 231);
+    hxq_verify_report_free(&r);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(fused_experts_source)
+{
+    /* transformers-5 fused experts: each compressed expert matrix is a
+     * slice of a 3-D source tensor, found through the receipt */
+    char *tmp = hxq_test_tmpdir("vfused");
+    char src[2048], dst[2048];
+    snprintf(src, sizeof(src), "%s/src", tmp);
+    snprintf(dst, sizeof(dst), "%s/dst", tmp);
+    hxq_synth_opts so;
+    hxq_synth_opts_init(&so);
+    so.layers = 1;
+    so.hidden = 64;
+    so.intermediate = 32;
+    so.experts = 4;
+    so.top_k = 2;
+    so.heads = 4;
+    so.vocab = 128;
+    so.fused = 1;
+    so.config_from = HXQ_FIXTURE_DENSE;
+    so.threads = 1;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_synth(src, &so, &err) == HXQ_OK, "%s", err.msg);
+    hxq_compress_opts o;
+    hxq_compress_opts_init(&o);
+    o.threads = 2;
+    int rc = hxq_compress(src, dst, &o, NULL, &err);
+    ck_assert_msg(rc == HXQ_OK || rc == HXQ_ERR_VERIFY, "%s", err.msg);
+    hxq_verify_opts vo = {src, 1, 2};
+    hxq_verify_report r;
+    rc = vt_verify(dst, &vo, &r);
+    ck_assert_msg(rc == (r.total_failures ? HXQ_ERR_VERIFY : HXQ_OK), "status");
+    /* a FAIL verdict (synthetic weights under the SNR floor) is the only
+     * failure allowed: everything else must hold */
+    for (int64_t i = 0; i < r.n_failures; i++)
+        ck_assert_msg(!strcmp(r.failures[i].check, "receipt_verdict"), "%s %s: %s",
+                      r.failures[i].check, r.failures[i].tensor, r.failures[i].detail);
+    ck_assert_int_ge(r.errors_compared, 4 * 3);
+    ck_assert_int_gt(r.files_recomputed, 3);
     hxq_verify_report_free(&r);
     hxq_test_rmtree(tmp);
     free(tmp);
@@ -630,6 +659,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, report_json_and_errors);
     tcase_add_test(tc, seal_roundtrip);
     tcase_add_test(tc, cli_exit_codes);
+    tcase_add_test(tc, fused_experts_source);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("compressed");
     tcase_set_timeout(tcc, 600);
