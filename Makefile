@@ -184,8 +184,11 @@ $(FUZZ_BUILD)/%_avx2.o: FUZZ_CFLAGS += -mavx2 -mfma -mf16c
 $(FUZZ_BUILD)/libhxq.a: $(FUZZ_LIB_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
-$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c $(FUZZ_BUILD)/libhxq.a
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_util.h $(FUZZ_BUILD)/libhxq.a
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libhxq.a $(LDLIBS)
+
+# the replay test #includes every target
+$(BUILD)/test/fuzz/test_fuzz_replay: $(FUZZ_SRC) test/fuzz/fuzz_util.h
 
 .PHONY: fuzz-build
 fuzz-build: $(FUZZ_BIN)

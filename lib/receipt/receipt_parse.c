@@ -55,6 +55,11 @@ static int get_real(parse_ctx *p, const cJSON *o, const char *key, double *out)
     const cJSON *v = need(p, o, key, cJSON_Number | cJSON_NULL, &rc);
     if (!v)
         return rc;
+    if (cJSON_IsNumber(v) && !isfinite(v->valuedouble)) {    /* 1e999: only null is +inf */
+        char msg[160];
+        snprintf(msg, sizeof(msg), "key '%s' is not a finite number", key);
+        return bad(p, msg);
+    }
     *out = cJSON_IsNull(v) ? INFINITY : v->valuedouble;
     return HXQ_OK;
 }
@@ -105,7 +110,10 @@ static int get_shape(parse_ctx *p, const cJSON *o, const char *key, int *ndim, i
         return bad(p, "a shape has too many dimensions");
     for (int d = 0; d < n; d++) {
         const cJSON *v = cJSON_GetArrayItem(a, d);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
+        /* below 2^53, like every other integer here: 1e999 is infinity and
+         * its cast to int64_t would be undefined */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 9007199254740992.0) ||
+            v->valuedouble != floor(v->valuedouble))
             return bad(p, "a shape holds a non-integer");
         shape[d] = (int64_t)v->valuedouble;
     }
@@ -301,11 +309,16 @@ static int parse_rest(parse_ctx *p, const cJSON *root, hxq_compression_receipt *
         r->has_timings = 1;
         if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "threads")))
             r->threads = x->valueint;
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "plan_s")))
+        /* informational: a non-finite time (1e999) is ignored like a missing one,
+         * since it could not be written back */
+        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "plan_s")) &&
+            isfinite(x->valuedouble))
             r->plan_s = x->valuedouble;
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "encode_write_s")))
+        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "encode_write_s")) &&
+            isfinite(x->valuedouble))
             r->encode_write_s = x->valuedouble;
-        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "total_s")))
+        if (cJSON_IsNumber(x = cJSON_GetObjectItemCaseSensitive(tm, "total_s")) &&
+            isfinite(x->valuedouble))
             r->total_s = x->valuedouble;
     }
     return HXQ_OK;

@@ -2,7 +2,7 @@
  * points of a run, out of file-size budget (ulimit -f), a source shard
  * truncated before or during the run. Whatever happens, the destination
  * either does not exist or is the complete output of an undisturbed run
- * (byte-identical model and config); failures exit non-zero with a message
+ * (passes hxq verify; byte-identical model and config); failures exit non-zero with a message
  * naming the problem. The source is a small synthetic checkpoint written
  * here (two shards + index), so each run takes a fraction of a second. */
 #include "hxq_io.h"
@@ -123,6 +123,8 @@ static void check_dst(const char *dst, const char *ref, const char *what)
 {
     if (!hxq_path_exists(dst))
         return;
+    ck_assert_msg(hxq_test_sh("'%s' verify '%s' >/dev/null 2>&1", hxq_test_bin(), dst) == 0,
+                  "%s: %s exists but does not verify", what, dst);
     const char *files[] = {"model.safetensors", "config.json"};
     for (int i = 0; i < 2; i++) {
         char a[4200], b[4200];
@@ -223,6 +225,17 @@ START_TEST(file_size_limit)
 }
 END_TEST
 
+/* Runs compress on s and expects exit 3, a message naming `shard`, no DST. */
+static void expect_shard_error(const struct setup *s, const char *shard)
+{
+    int st = wait_status(spawn_compress(s->src, s->dst, s->errp));
+    char *e = read_text(s->errp);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
+    ck_assert_msg(strstr(e, shard) != NULL, "stderr does not name %s: %s", shard, e);
+    ck_assert(!hxq_path_exists(s->dst));
+    free(e);
+}
+
 START_TEST(truncated_shard_before_run)
 {
     struct setup s;
@@ -230,12 +243,22 @@ START_TEST(truncated_shard_before_run)
     char shard[4300];
     snprintf(shard, sizeof(shard), "%s/model-00002-of-00002.safetensors", s.src);
     ck_assert_int_eq(truncate(shard, 200000), 0);
-    int st = wait_status(spawn_compress(s.src, s.dst, s.errp));
-    char *e = read_text(s.errp);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 3, "status %d (%s)", st, e);
-    ck_assert_msg(strstr(e, "model-00002-of-00002.safetensors") != NULL, "stderr: %s", e);
-    ck_assert(!hxq_path_exists(s.dst));
-    free(e);
+    expect_shard_error(&s, "model-00002-of-00002.safetensors");
+    setup_free(&s);
+}
+END_TEST
+
+/* A shard that cannot be read (here: a folder in its place) is an I/O
+ * error naming it, and no DST. */
+START_TEST(unreadable_shard)
+{
+    struct setup s;
+    setup_make(&s, "fault-unread");
+    char shard[4300];
+    snprintf(shard, sizeof(shard), "%s/model-00001-of-00002.safetensors", s.src);
+    ck_assert_int_eq(unlink(shard), 0);
+    ck_assert_int_eq(mkdir(shard, 0755), 0);
+    expect_shard_error(&s, "model-00001-of-00002.safetensors");
     setup_free(&s);
 }
 END_TEST
@@ -282,6 +305,7 @@ static Suite *faults_suite(void)
     tcase_add_test(tc, sigkill_at_spread_points);
     tcase_add_test(tc, file_size_limit);
     tcase_add_test(tc, truncated_shard_before_run);
+    tcase_add_test(tc, unreadable_shard);
     tcase_add_test(tc, truncated_shard_mid_run);
     suite_add_tcase(s, tc);
     return s;

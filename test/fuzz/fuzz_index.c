@@ -4,17 +4,17 @@
  * Also built into test/fuzz/test_fuzz_replay.c. */
 #include "hxq_io.h"
 
+#include "fuzz_util.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 int hxq_fuzz_index(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     hxq_index ix;
     hxq_error err;
     memset(&err, 0, sizeof(err));

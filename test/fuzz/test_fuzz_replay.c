@@ -51,45 +51,24 @@ static int replay_dir(const char *name, fuzz_fn fn)
     return n;
 }
 
-START_TEST(replay_safetensors)
-{
-    ck_assert_int_ge(replay_dir("safetensors", hxq_fuzz_safetensors), 5);
-}
-END_TEST
+/* Every target, its corpus folder and the least number of inputs there. */
+static const struct {
+    const char *name;
+    fuzz_fn fn;
+    int min_inputs;
+} targets[] = {
+    {"safetensors", hxq_fuzz_safetensors, 5},
+    {"index", hxq_fuzz_index, 1},
+    {"config", hxq_fuzz_config, 1},
+    {"qconfig", hxq_fuzz_qconfig, 1},
+    {"receipt", hxq_fuzz_receipt, 1},
+    {"tokenizer_load", hxq_fuzz_tokenizer_load, 1},
+    {"tokenizer_encode", hxq_fuzz_tokenizer_encode, 1},
+};
 
-START_TEST(replay_index)
+START_TEST(replay_corpus)
 {
-    ck_assert_int_ge(replay_dir("index", hxq_fuzz_index), 1);
-}
-END_TEST
-
-START_TEST(replay_config)
-{
-    ck_assert_int_ge(replay_dir("config", hxq_fuzz_config), 1);
-}
-END_TEST
-
-START_TEST(replay_qconfig)
-{
-    ck_assert_int_ge(replay_dir("qconfig", hxq_fuzz_qconfig), 1);
-}
-END_TEST
-
-START_TEST(replay_receipt)
-{
-    ck_assert_int_ge(replay_dir("receipt", hxq_fuzz_receipt), 1);
-}
-END_TEST
-
-START_TEST(replay_tokenizer_load)
-{
-    ck_assert_int_ge(replay_dir("tokenizer_load", hxq_fuzz_tokenizer_load), 1);
-}
-END_TEST
-
-START_TEST(replay_tokenizer_encode)
-{
-    ck_assert_int_ge(replay_dir("tokenizer_encode", hxq_fuzz_tokenizer_encode), 1);
+    ck_assert_int_ge(replay_dir(targets[_i].name, targets[_i].fn), targets[_i].min_inputs);
 }
 END_TEST
 
@@ -123,13 +102,7 @@ static Suite *fuzz_replay_suite(void)
     Suite *s = suite_create("fuzz_replay");
     TCase *tc = tcase_create("replay");
     tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, replay_safetensors);
-    tcase_add_test(tc, replay_index);
-    tcase_add_test(tc, replay_config);
-    tcase_add_test(tc, replay_qconfig);
-    tcase_add_test(tc, replay_receipt);
-    tcase_add_test(tc, replay_tokenizer_load);
-    tcase_add_test(tc, replay_tokenizer_encode);
+    tcase_add_loop_test(tc, replay_corpus, 0, (int)(sizeof(targets) / sizeof(targets[0])));
     tcase_add_test(tc, seeds_are_accepted);
     suite_add_tcase(s, tc);
     return s;
