@@ -19,8 +19,11 @@ SAN     ?= 0
 CUDA    ?=
 
 PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Looked up on first use, not when the Makefile is read, so that
+# `make deps demo` works on a fresh machine: deps installs the packages
+# before any compile or link asks pkg-config for their flags.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
 MODULES := common io kmeans codec receipt infer pipeline
 INCLUDES := $(addprefix -Ilib/,$(MODULES)) -Ikernels/cuda
@@ -31,9 +34,9 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
-ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread \
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread \
               $(WARN) $(CFLAGS) $(INCLUDES) $(PKG_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+LDLIBS  = $(PKG_LIBS) -lpthread -lm
 
 ifeq ($(SAN),1)
 BUILD   := build-san
@@ -171,7 +174,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread -g -O1 \
+FUZZ_CFLAGS  = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread -g -O1 \
                 -fno-omit-frame-pointer $(FUZZ_SAN) $(INCLUDES) $(PKG_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_SRC     := $(sort $(wildcard test/fuzz/fuzz_*.c))

@@ -9,15 +9,15 @@
 #include <unistd.h>
 
 static const struct hxq_cmd commands[] = {
-    /* name, function, one-line summary: keep sorted by workflow */
+    /* name, function, one-line summary: in the order of the workflow */
     {"compress", cmd_compress, "compress a BF16/F16/F32 checkpoint folder into an HXQ folder"},
-    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
-    {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
+    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
+    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
     {"run", cmd_run, "generate text from a prompt, a chat message or interactively"},
     {"eval", cmd_eval, "perplexity over a text, and KL divergence from a reference model"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
-    {"verify", cmd_verify, "check a model folder against its receipts, structure and source"},
-    {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
+    {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
+    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
 };
 
 static void print_help(FILE *f)
