@@ -143,7 +143,7 @@ demo: $(HXQ)
 	$(HXQ) verify $(DEMO_OUT) --source models/tiny-olmoe
 	@echo "== generate from the compressed model"
 	$(HXQ) run $(DEMO_OUT) --prompt "First Citizen:" -n 48
-	@echo "== quality against the dense model (KL divergence, 8 validation windows)"
+	@echo "== quality against the dense model (KL divergence over 8 windows of Tiny Shakespeare)"
 	$(HXQ) eval $(DEMO_OUT) --reference models/tiny-olmoe --text test/fixtures/tinyshakespeare.txt --windows 8
 
 bench: $(HXQ) $(BENCH_BIN)
