@@ -59,6 +59,12 @@ const char *hxq_status_name(int code);
             return hxq_try_rc_;       \
     } while (0)
 
+/*! hxq_utf8_valid_prefix() :
+ *  Length of the longest prefix of s[0..len) that is well-formed UTF-8 (no
+ *  overlong forms, surrogates or code points above U+10FFFF); equals len
+ *  when the whole buffer is valid. */
+size_t hxq_utf8_valid_prefix(const void *s, size_t len);
+
 /* ---- checked sizes ---------------------------------------------------- */
 
 /*! hxq_mul_i64() : *out = a * b for non-negative a, b.

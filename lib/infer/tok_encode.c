@@ -50,7 +50,7 @@ int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
 {
     if (!tok || !ids || !n_ids || (!text && len))
         return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_encode: NULL argument");
-    size_t valid = tok_utf8_valid_prefix((const uint8_t *)text, len);
+    size_t valid = hxq_utf8_valid_prefix(text, len);
     if (valid < len)
         return hxq_err(err, HXQ_ERR_INVALID, "text is not valid UTF-8 at byte %zu", valid);
     encode_ctx c;

@@ -165,8 +165,6 @@ uint32_t tok_byte_to_cp(uint8_t b);
 /* The byte of a code point, or -1 when cp is not in the table. */
 int tok_cp_to_byte(uint32_t cp);
 
-/* Length of the valid UTF-8 prefix of s (== len when all valid). */
-size_t tok_utf8_valid_prefix(const uint8_t *s, size_t len);
 /* Appends from_utf8_lossy(s) to the growing buffer *buf (len/cap). */
 int tok_utf8_lossy_append(const uint8_t *s, size_t len, char **buf, size_t *blen,
                           size_t *bcap);

@@ -86,22 +86,6 @@ static long seq_at(const uint8_t *s, size_t len, size_t i)
     return (long)(j - i);
 }
 
-size_t tok_utf8_valid_prefix(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        long r = seq_at(s, len, i);
-        if (r < 0)
-            return i;
-        i += (size_t)r;
-    }
-    return len;
-}
-
 int tok_buf_reserve(char **buf, size_t *cap, size_t need)
 {
     if (need <= *cap)

@@ -38,7 +38,7 @@ static int pair_cmp(const void *a, const void *b)
 static int shard_name_ok(const char *s)
 {
     return *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..") &&
-           io_utf8_valid(s, strlen(s));
+           hxq_utf8_valid_prefix(s, strlen(s)) == strlen(s);
 }
 
 /* Fills ix from the validated pairs (sorted by tensor). */
@@ -107,7 +107,7 @@ int hxq_index_parse(const char *json, const char *label, hxq_index *out, hxq_err
     int64_t k = 0;
     const cJSON *e;
     cJSON_ArrayForEach(e, map) {
-        if (!*e->string || !io_utf8_valid(e->string, strlen(e->string))) {
+        if (!*e->string || hxq_utf8_valid_prefix(e->string, strlen(e->string)) != strlen(e->string)) {
             rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: weight_map has an empty or non-UTF-8 tensor name",
                          label);
             goto out;

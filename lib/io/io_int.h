@@ -4,9 +4,6 @@
 
 #include "hxq_io.h"
 
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
-int io_utf8_valid(const char *s, size_t len);
-
 /* Compare two tensors by name (for qsort / bsearch over hxq_tensor). */
 int io_tensor_name_cmp(const void *a, const void *b);
 

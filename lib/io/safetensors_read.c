@@ -25,34 +25,6 @@ struct hxq_st_file {
     int64_t meta_count;
 };
 
-int io_utf8_valid(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        size_t n;
-        uint32_t cp;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
-        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
-        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
-        else return 0;
-        if (n >= len - i)
-            return 0;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        i += n + 1;
-    }
-    return 1;
-}
-
 int io_tensor_name_cmp(const void *a, const void *b)
 {
     return strcmp(((const hxq_tensor *)a)->name, ((const hxq_tensor *)b)->name);
@@ -154,7 +126,7 @@ static int parse_entry(hxq_st_file *f, const cJSON *e, hxq_tensor *t, uint64_t d
 {
     const char *p = f->path;
     const char *name = e->string;
-    if (!io_utf8_valid(name, strlen(name)))
+    if (hxq_utf8_valid_prefix(name, strlen(name)) != strlen(name))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: a tensor name is not valid UTF-8", p);
     if (!*name)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: empty tensor name", p);

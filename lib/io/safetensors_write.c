@@ -76,7 +76,7 @@ int hxq_stw_add(hxq_stw *w, const char *name, hxq_dtype dt, int ndim, const int6
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor '%s' declared after the header", w->path,
                        name);
     /* names the reader would refuse: the file must read back */
-    if (!*name || !strcmp(name, "__metadata__") || !io_utf8_valid(name, strlen(name)))
+    if (!*name || !strcmp(name, "__metadata__") || hxq_utf8_valid_prefix(name, strlen(name)) != strlen(name))
         return hxq_err(err, HXQ_ERR_INVALID, "%s: tensor name '%s' is empty, reserved or not UTF-8",
                        w->path, name);
     if (ndim < 0 || ndim > HXQ_MAX_DIMS || hxq_dtype_size(dt) == 0)
