@@ -49,27 +49,6 @@ static const char usage[] =
     "A progress line (tensors done/total, GB/s, ETA) is drawn on stderr when it is\n"
     "a terminal. exit status: 0 PASS, 1 verdict FAIL, 2 usage, 3 I/O or format error\n";
 
-/* "5GB", "500MB", "2GiB", "123" -> bytes; 0 on error. */
-static uint64_t parse_size(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || !(v > 0))
-        return 0;
-    static const struct {
-        const char *sfx;
-        double mul;
-    } units[] = {{"", 1},       {"B", 1},      {"K", 1e3},    {"KB", 1e3},  {"M", 1e6},
-                 {"MB", 1e6},   {"G", 1e9},    {"GB", 1e9},   {"T", 1e12},  {"TB", 1e12},
-                 {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (!strcasecmp(end, units[i].sfx)) {
-            double b = v * units[i].mul;
-            return b >= 1 && b < 1.8e19 ? (uint64_t)b : 0;
-        }
-    return 0;
-}
-
 static int parse_sidecar(const char *s, hxq_encode_opts *e)
 {
     if (!strcmp(s, "reference")) {
@@ -263,7 +242,7 @@ int cmd_compress(int argc, char **argv)
                 rc = cmd_usage_error("compress", "bad %s '%s'", a, v);
             *(!strcmp(a, "--threads") ? &o.threads : &o.window) = (int)n;
         } else if (!strcmp(a, "--max-shard-size")) {
-            if (!(o.max_shard_size = parse_size(v)))
+            if (!(o.max_shard_size = cmd_parse_size(v)))
                 rc = cmd_usage_error("compress", "bad --max-shard-size '%s'", v);
         } else if (!strcmp(a, "--snr-floor")) {
             char *end;

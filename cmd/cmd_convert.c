@@ -21,8 +21,8 @@ static const char usage[] =
     "               stay F16: effective weights never change. Accepts quant_method\n"
     "               hxq, helix and cdna_v3 (n_clusters <= 256)\n\n"
     "options:\n"
-    "  --max-shard-size S  tensor bytes per shard (suffixes K, M, G: powers of 1000;\n"
-    "                      default 5G); beyond it the output is sharded with\n"
+    "  --max-shard-size S  tensor bytes per shard, e.g. 5GB, 500MB, 2GiB\n"
+    "                      (default 5GB); beyond it the output is sharded with\n"
     "                      model.safetensors.index.json\n"
     "  --force             replace an existing DST\n"
     "  --quiet             print nothing on success\n\n"
@@ -31,29 +31,6 @@ static const char usage[] =
     "mapping of every tensor, verdict). 'hxq verify DST' re-checks it.\n"
     "exit status: 0 ok, 1 the converted folder failed its checks, 2 usage,\n"
     "3 I/O or format error (unreadable or unsupported source)\n";
-
-/* "123", "5G", "500M", "64K" -> bytes; -1 on error. */
-static long long parse_size(const char *s)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    long long v = strtoll(s, &end, 10);
-    long long mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = 1000LL;
-    else if (*end == 'M' || *end == 'm')
-        mul = 1000LL * 1000;
-    else if (*end == 'G' || *end == 'g')
-        mul = 1000LL * 1000 * 1000;
-    else if (*end)
-        return -1;
-    if (*end && end[1] && strcmp(end + 1, "B") && strcmp(end + 1, "b"))
-        return -1;
-    if (v <= 0 || v > (long long)1e15 / mul)
-        return -1;
-    return v * mul;
-}
 
 int cmd_convert(int argc, char **argv)
 {
@@ -81,8 +58,11 @@ int cmd_convert(int argc, char **argv)
                     o.to = HXQ_CONVERT_HXQ;
                 else
                     return cmd_usage_error("convert", "--to takes dense or hxq, not '%s'", v);
-            } else if ((o.max_shard_size = parse_size(v)) < 0) {
-                return cmd_usage_error("convert", "--max-shard-size: '%s' is not a size", v);
+            } else {
+                uint64_t sz = cmd_parse_size(v);
+                if (!sz || sz > (uint64_t)INT64_MAX)
+                    return cmd_usage_error("convert", "--max-shard-size: '%s' is not a size", v);
+                o.max_shard_size = (int64_t)sz;
             }
         } else if (a[0] == '-' && a[1]) {
             return cmd_usage_error("convert", "unknown option '%s'", a);

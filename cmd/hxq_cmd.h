@@ -45,6 +45,11 @@ int cmd_exit_code(int status);
 /* True when argv holds -h or --help (before any "--"). */
 int cmd_wants_help(int argc, char **argv);
 
+/* Parses a size option: a positive number with an optional suffix B, K,
+ * KB, M, MB, G, GB, T, TB (powers of 1000) or KiB, MiB, GiB (case
+ * ignored), e.g. "5GB", "500M", "2GiB", "123". Returns bytes, 0 on error. */
+uint64_t cmd_parse_size(const char *s);
+
 /* Parses a positive integer option value; -1 on error. */
 long long cmd_parse_count(const char *s);
 

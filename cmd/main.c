@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static const struct hxq_cmd commands[] = {
@@ -88,6 +89,26 @@ long long cmd_parse_count(const char *s)
     if (*end || v < 0)
         return -1;
     return v;
+}
+
+uint64_t cmd_parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || !(v > 0))
+        return 0;
+    static const struct {
+        const char *sfx;
+        double mul;
+    } units[] = {{"", 1},       {"B", 1},      {"K", 1e3},    {"KB", 1e3},  {"M", 1e6},
+                 {"MB", 1e6},   {"G", 1e9},    {"GB", 1e9},   {"T", 1e12},  {"TB", 1e12},
+                 {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (!strcasecmp(end, units[i].sfx)) {
+            double b = v * units[i].mul;
+            return b >= 1 && b < 1.8e19 ? (uint64_t)b : 0;
+        }
+    return 0;
 }
 
 /* A failed write to stdout (full disk, closed pipe) must not exit 0. */
