@@ -19,10 +19,19 @@
 
 typedef struct hxq_outdir hxq_outdir;
 
+/* The owner marker inside a staging folder: flock()ed by the writing
+ * process while the folder lives; removed before the folder is renamed. */
+#define HXQ_OUTDIR_LOCK ".hxq-staging.lock"
+
 /*! hxq_outdir_begin() :
  *  Prepares writing folder `dst`: creates a staging folder
  *  "<dst>.tmp-XXXXXX" beside it (same file system, so the final rename is
- *  atomic). Refuses an existing dst unless `force`, a dst that is or lies
+ *  atomic) holding the locked marker HXQ_OUTDIR_LOCK. First removes the
+ *  stale staging folders of dst left by a run that died (SIGKILL, power
+ *  loss): "<dst>.tmp-XXXXXX" folders of this user whose marker's lock is
+ *  free; a folder without the marker, or of another user, or whose owner
+ *  lives, is left alone, and failing to remove one is not an error.
+ *  Refuses an existing dst unless `force`, a dst that is or lies
  *  inside `src` (when src is not NULL), and a src inside dst (force would
  *  delete it). The parent folder of dst must exist.
  *  @return HXQ_OK; HXQ_ERR_INVALID (refusals, message names the path),
@@ -34,7 +43,7 @@ int hxq_outdir_begin(const char *dst, const char *src, int force, hxq_outdir **o
 const char *hxq_outdir_path(const hxq_outdir *od);
 
 /*! hxq_outdir_commit() :
- *  fsyncs the staging folder and renames it onto dst (an existing dst is
+ *  removes the marker, fsyncs the staging folder and renames it onto dst (an existing dst is
  *  moved aside first and removed after the rename), then frees od, also
  *  on failure (after removing the staging folder).
  *  @return HXQ_OK or HXQ_ERR_IO. */

@@ -1,7 +1,7 @@
 /* outdir.c - output folders written under a staging name beside the
  * destination and renamed into place at the end, so an interrupted run
  * never leaves a folder that looks complete. */
-#include "hxq_pipeline.h"
+#include "pipeline_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -15,6 +15,7 @@ struct hxq_outdir {
     char *stage;      /* "<dst>.tmp-XXXXXX"               */
     char *parent;     /* folder holding both              */
     int replace;      /* dst exists and force was given   */
+    int lock;         /* holds the marker's flock, or -1  */
 };
 
 /* Absolute, symlink-free path of `path`, which may not exist yet (its
@@ -94,12 +95,23 @@ int hxq_outdir_begin(const char *dst, const char *src, int force, hxq_outdir **o
     size_t n = strlen(dst);
     while (n > 1 && dst[n - 1] == '/')
         n--;
-    if (!od || !(od->dst = malloc(n + 1)) || !(od->stage = malloc(n + 12))) {
+    if (od)
+        od->lock = -1;
+    if (!od || !(od->dst = malloc(n + 1))) {
         hxq_outdir_abort(od);
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
     memcpy(od->dst, dst, n);
     od->dst[n] = '\0';
+    char *slash = strrchr(od->dst, '/');
+    od->parent = slash ? (slash == od->dst ? hxq_strdup("/")
+                                           : strndup(od->dst, (size_t)(slash - od->dst)))
+                       : hxq_strdup(".");
+    if (!od->parent || !(od->stage = malloc(n + 12))) {
+        hxq_outdir_abort(od);
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
+    pipeline_sweep_stale(od->parent, slash ? slash + 1 : od->dst);
     snprintf(od->stage, n + 12, "%s.tmp-XXXXXX", od->dst);
     if (!mkdtemp(od->stage)) {
         int e = errno;
@@ -109,13 +121,11 @@ int hxq_outdir_begin(const char *dst, const char *src, int force, hxq_outdir **o
         return hxq_err(err, HXQ_ERR_IO, "%s: cannot create a staging folder beside it: %s", dst,
                        strerror(e));
     }
-    char *slash = strrchr(od->dst, '/');
-    od->parent = slash ? (slash == od->dst ? hxq_strdup("/")
-                                           : strndup(od->dst, (size_t)(slash - od->dst)))
-                       : hxq_strdup(".");
-    if (!od->parent) {
+    if ((od->lock = pipeline_stage_lock(od->stage, err)) < 0) {
+        int rc = od->lock;
+        od->lock = -1;
         hxq_outdir_abort(od);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+        return rc;
     }
     od->replace = exists;
     *out = od;
@@ -129,6 +139,8 @@ const char *hxq_outdir_path(const hxq_outdir *od)
 
 static void outdir_free(hxq_outdir *od)
 {
+    if (od->lock >= 0)
+        close(od->lock);   /* after the marker went: drops the lock */
     free(od->dst);
     free(od->stage);
     free(od->parent);
@@ -144,9 +156,26 @@ void hxq_outdir_abort(hxq_outdir *od)
     outdir_free(od);
 }
 
+/* Unlinks the marker (the lock stays held through od->lock), so it is not
+ * part of the output and a sweeper that locks it after us leaves the
+ * folder alone. */
+static int drop_marker(hxq_outdir *od, hxq_error *err)
+{
+    char *m = hxq_path_join(od->stage, HXQ_OUTDIR_LOCK);
+    if (!m)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    int rc = unlink(m) < 0 ? hxq_err(err, HXQ_ERR_IO, "%s: cannot remove: %s", m,
+                                     strerror(errno))
+                           : HXQ_OK;
+    free(m);
+    return rc;
+}
+
 int hxq_outdir_commit(hxq_outdir *od, hxq_error *err)
 {
-    int rc = hxq_fsync_dir(od->stage, err);
+    int rc = drop_marker(od, err);
+    if (rc == HXQ_OK)
+        rc = hxq_fsync_dir(od->stage, err);
     char *old = NULL;
     if (rc == HXQ_OK && od->replace) {
         size_t n = strlen(od->dst) + 12;

@@ -18,6 +18,21 @@ struct hxq_plan {
     hxq_compress_opts opts;        /* copy; pattern pointers not kept     */
 };
 
+/* ---- staging folders (outdir_stale.c) ---- */
+
+/* Creates HXQ_OUTDIR_LOCK in the new staging folder `stage`, locked
+ * (flock) through the returned descriptor: keep it open for the folder's
+ * life, and unlink the marker (or the folder) before closing it.
+ * @return the descriptor (>= 0), or HXQ_ERR_IO. */
+int pipeline_stage_lock(const char *stage, hxq_error *err);
+
+/* Removes the stale staging folders of dst "<parent>/<base>": entries
+ * named "<base>.tmp-XXXXXX" (mkdtemp's six letters or digits) that are
+ * folders of this user holding a marker of this user whose lock is free.
+ * Never follows a symbolic link; anything else, and any failure, is left
+ * alone. @return the number of folders removed. */
+int pipeline_sweep_stale(const char *parent, const char *base);
+
 /* ---- policy (compress_policy.c) ---- */
 
 /* 1 when a module name contains one of the patterns (the reference's rule). */

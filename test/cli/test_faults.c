@@ -1,11 +1,13 @@
 /* test_faults.c - hxq compress under faults: killed with SIGKILL at spread
- * points of a run, out of file-size budget (ulimit -f), a source shard
+ * points of a run (and the staging folder it left removed by the next
+ * run), out of file-size budget (ulimit -f), a source shard
  * truncated before or during the run. Whatever happens, the destination
  * either does not exist or is the complete output of an undisturbed run
  * (passes hxq verify; byte-identical model and config); failures exit non-zero with a message
  * naming the problem. The source is a small synthetic checkpoint written
  * here (two shards + index), so each run takes a fraction of a second. */
 #include "hxq_io.h"
+#include "hxq_pipeline.h"
 #include "hxq_test.h"
 
 #include <dirent.h>
@@ -205,6 +207,44 @@ START_TEST(sigkill_at_spread_points)
 }
 END_TEST
 
+/* Number of "<dst>.tmp-*" folders holding the owner marker. */
+static int marked_stages(const char *dst)
+{
+    return hxq_test_sh("n=0; for d in '%s'.tmp-*; do [ -f \"$d/%s\" ] && n=$((n+1)); done; "
+                       "exit $n", dst, HXQ_OUTDIR_LOCK);
+}
+
+/* A run killed mid-way leaves its staging folder; the next run to the
+ * same DST removes it and writes the same output as an undisturbed run. */
+START_TEST(sigkill_leftover_removed)
+{
+    struct setup s;
+    setup_make(&s, "fault-stale");
+    int left = 0;
+    for (int r = 0; r < 20 && !left; r++) {
+        hxq_test_sh("rm -rf '%s' '%s'.tmp-*", s.dst, s.dst);
+        pid_t pid = spawn_compress(s.src, s.dst, s.errp);
+        usleep((useconds_t)(s.ref_s * (0.3 + 0.03 * r) * 1e6));
+        kill(pid, SIGKILL);
+        int st = wait_status(pid);
+        left = WIFSIGNALED(st) && !hxq_path_exists(s.dst) ? marked_stages(s.dst) : 0;
+    }
+    ck_assert_msg(left == 1, "no run was killed while staging");
+    int st = wait_status(spawn_compress(s.src, s.dst, s.errp));
+    char *e = read_text(s.errp);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x (%s)", st, e);
+    free(e);
+    ck_assert_msg(hxq_test_sh("ls -d '%s'.tmp-* >/dev/null 2>&1", s.dst) != 0,
+                  "the stale staging folder is still there");
+    ck_assert(hxq_path_exists(s.dst));
+    check_dst(s.dst, s.ref, "after a killed run");
+    char m[4300];
+    snprintf(m, sizeof(m), "%s/%s", s.dst, HXQ_OUTDIR_LOCK);
+    ck_assert(!hxq_path_exists(m));
+    setup_free(&s);
+}
+END_TEST
+
 START_TEST(file_size_limit)
 {
     struct setup s;
@@ -303,6 +343,7 @@ static Suite *faults_suite(void)
     TCase *tc = tcase_create("compress");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, sigkill_at_spread_points);
+    tcase_add_test(tc, sigkill_leftover_removed);
     tcase_add_test(tc, file_size_limit);
     tcase_add_test(tc, truncated_shard_before_run);
     tcase_add_test(tc, unreadable_shard);

@@ -1,14 +1,20 @@
-/* test_outdir.c - staging folders renamed into place; refusals; aux copy;
- * sharded output with its index. */
+/* test_outdir.c - staging folders renamed into place; refusals; stale
+ * staging folders of dead runs removed, everything else left alone; aux
+ * copy; sharded output with its index. */
 #include "hxq_pipeline.h"
 #include "hxq_test.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Entries of dir whose name starts with prefix. */
 static int count_prefix(const char *dir, const char *prefix)
@@ -34,12 +40,20 @@ START_TEST(begin_commit)
     ck_assert_int_eq(hxq_path_exists(dst), 0);
     ck_assert(hxq_is_dir(hxq_outdir_path(od)));
     ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), 1);
+    /* the owner marker is there while staging, and locked */
+    snprintf(f, sizeof(f), "%s/%s", hxq_outdir_path(od), HXQ_OUTDIR_LOCK);
+    int lfd = open(f, O_RDONLY);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(flock(lfd, LOCK_EX | LOCK_NB), -1);
+    close(lfd);
     snprintf(f, sizeof(f), "%s/a.txt", hxq_outdir_path(od));
     ck_assert_int_eq(hxq_test_write_file(f, "1", 1), 0);
     ck_assert_int_eq(hxq_outdir_commit(od, &err), HXQ_OK);
     snprintf(f, sizeof(f), "%s/a.txt", dst);
     ck_assert(hxq_path_exists(f));
     ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), 0);
+    /* only what was written: the marker did not travel */
+    ck_assert_int_eq(count_prefix(dst, ""), 3);   /* ".", "..", a.txt */
 
     /* exists: refused without force, nothing created */
     ck_assert_int_eq(hxq_outdir_begin(dst, NULL, 0, &od, &err), HXQ_ERR_INVALID);
@@ -62,6 +76,166 @@ START_TEST(begin_commit)
     hxq_outdir_abort(NULL);
     ck_assert_int_eq(count_prefix(tmp, "out."), 0);
     ck_assert(hxq_path_exists(f));
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* mkdir path, optionally with an (unlocked) marker and a file. */
+static void make_stage(const char *path, int marker)
+{
+    char f[700];
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    snprintf(f, sizeof(f), "%s/model.safetensors", path);
+    ck_assert_int_eq(hxq_test_write_file(f, "xx", 2), 0);
+    if (marker) {
+        snprintf(f, sizeof(f), "%s/%s", path, HXQ_OUTDIR_LOCK);
+        ck_assert_int_eq(hxq_test_write_file(f, "1\n", 2), 0);
+    }
+}
+
+/* A child that began dst (and filled its staging folder with a file, a
+ * subfolder and a symlink out of it), reported the staging path on `out`
+ * and waits; SIGKILL makes it a dead owner. */
+static pid_t spawn_owner(const char *dst, const char *outside, char *stage, size_t cap)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        hxq_outdir *od;
+        char f[700];
+        if (hxq_outdir_begin(dst, NULL, 0, &od, NULL) != HXQ_OK)
+            _exit(1);
+        const char *st = hxq_outdir_path(od);
+        snprintf(f, sizeof(f), "%s/sub", st);
+        mkdir(f, 0755);
+        snprintf(f, sizeof(f), "%s/sub/a.bin", st);
+        hxq_test_write_file(f, "a", 1);
+        snprintf(f, sizeof(f), "%s/link", st);
+        if (symlink(outside, f) < 0)
+            _exit(1);
+        size_t n = strlen(st) + 1;
+        if (write(p[1], st, n) != (ssize_t)n)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    size_t got = 0;
+    ssize_t r;
+    while (got < cap && (r = read(p[0], stage + got, cap - got)) > 0)
+        if (stage[(got += (size_t)r) - 1] == '\0')
+            break;
+    close(p[0]);
+    ck_assert_msg(got > 0 && stage[got - 1] == '\0', "the owner did not start");
+    return pid;
+}
+
+START_TEST(stale_dead_owner)
+{
+    char *tmp = hxq_test_tmpdir("outdir-stale");
+    char dst[512], outside[512], keep[600], stage[600], f[700];
+    snprintf(dst, sizeof(dst), "%s/out", tmp);
+    snprintf(outside, sizeof(outside), "%s/outside", tmp);
+    ck_assert_int_eq(mkdir(outside, 0755), 0);
+    snprintf(keep, sizeof(keep), "%s/keep.txt", outside);
+    ck_assert_int_eq(hxq_test_write_file(keep, "k", 1), 0);
+    pid_t pid = spawn_owner(dst, outside, stage, sizeof(stage));
+    snprintf(f, sizeof(f), "%s/%s", stage, HXQ_OUTDIR_LOCK);
+    ck_assert(hxq_path_exists(f));
+
+    /* a live owner's folder is kept by the next begin */
+    hxq_outdir *od;
+    hxq_error err = {0};
+    ck_assert_int_eq(hxq_outdir_begin(dst, NULL, 0, &od, &err), HXQ_OK);
+    ck_assert(hxq_is_dir(stage));
+    ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), 2);
+    hxq_outdir_abort(od);
+    ck_assert(hxq_is_dir(stage));
+
+    /* killed: its lock is gone, so the next begin removes the folder,
+     * without following the symlink out of it */
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(hxq_is_dir(stage));
+    ck_assert_int_eq(hxq_outdir_begin(dst, NULL, 0, &od, &err), HXQ_OK);
+    ck_assert(!hxq_path_exists(stage));
+    ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), 1);
+    ck_assert(hxq_path_exists(keep));
+    ck_assert_int_eq(hxq_outdir_commit(od, &err), HXQ_OK);
+    ck_assert_int_eq(count_prefix(tmp, "out."), 0);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(stale_lookalikes_kept)
+{
+    char *tmp = hxq_test_tmpdir("outdir-stale");
+    char dst[512], p[600], f[700], target[600];
+    snprintf(dst, sizeof(dst), "%s/out", tmp);
+    /* kept: no marker; names that mkdtemp would not make for "out" */
+    const char *kept[] = {"out.tmp-nomark", "out.tmp-abc12", "out.tmp-abc1234",
+                          "other.tmp-abc123", "out.tmp-ab_123", "xout.tmp-abc123"};
+    for (int i = 0; i < 6; i++) {
+        snprintf(p, sizeof(p), "%s/%s", tmp, kept[i]);
+        make_stage(p, i > 0);
+    }
+    /* kept: a symlink named like a stale folder, pointing at one */
+    snprintf(target, sizeof(target), "%s/target", tmp);
+    make_stage(target, 1);
+    snprintf(p, sizeof(p), "%s/out.tmp-symlnk", tmp);
+    ck_assert_int_eq(symlink(target, p), 0);
+    /* kept: a regular file named like one */
+    snprintf(p, sizeof(p), "%s/out.tmp-afile1", tmp);
+    ck_assert_int_eq(hxq_test_write_file(p, "f", 1), 0);
+    /* kept: a marker that is a symlink to a regular file */
+    snprintf(p, sizeof(p), "%s/out.tmp-mlink1", tmp);
+    make_stage(p, 0);
+    snprintf(f, sizeof(f), "%s/%s", p, HXQ_OUTDIR_LOCK);
+    snprintf(target, sizeof(target), "%s/target/model.safetensors", tmp);
+    ck_assert_int_eq(symlink(target, f), 0);
+    /* kept: a marker whose lock is held (here by this process) */
+    snprintf(p, sizeof(p), "%s/out.tmp-locked", tmp);
+    make_stage(p, 1);
+    snprintf(f, sizeof(f), "%s/%s", p, HXQ_OUTDIR_LOCK);
+    int lfd = open(f, O_RDONLY);
+    ck_assert_int_ge(lfd, 0);
+    ck_assert_int_eq(flock(lfd, LOCK_EX | LOCK_NB), 0);
+    /* kept: another user's folder (needs root to make) */
+    int other_user = geteuid() == 0;
+    if (other_user) {
+        snprintf(p, sizeof(p), "%s/out.tmp-others", tmp);
+        make_stage(p, 1);
+        ck_assert_int_eq(chown(p, 65534, 65534), 0);
+    }
+    /* removed: a marked folder nobody holds */
+    snprintf(p, sizeof(p), "%s/out.tmp-dead01", tmp);
+    make_stage(p, 1);
+    int before = count_prefix(tmp, "out.tmp-");
+
+    hxq_outdir *od;
+    hxq_error err = {0};
+    ck_assert_int_eq(hxq_outdir_begin(dst, NULL, 0, &od, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_outdir_commit(od, &err), HXQ_OK);
+    ck_assert(!hxq_path_exists(p));
+    ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), before - 1);
+    ck_assert_int_eq(count_prefix(tmp, "other.tmp-"), 1);
+    ck_assert_int_eq(count_prefix(tmp, "xout.tmp-"), 1);
+    snprintf(p, sizeof(p), "%s/target/%s", tmp, HXQ_OUTDIR_LOCK);
+    ck_assert(hxq_path_exists(p));
+    ck_assert(hxq_path_exists(target));
+    /* the lock released, the same folder is stale now */
+    close(lfd);
+    ck_assert_int_eq(hxq_outdir_begin(dst, NULL, 1, &od, &err), HXQ_OK);
+    hxq_outdir_abort(od);
+    snprintf(p, sizeof(p), "%s/out.tmp-locked", tmp);
+    ck_assert(!hxq_path_exists(p));
+    ck_assert_int_eq(count_prefix(tmp, "out.tmp-"), before - 2);
     hxq_test_rmtree(tmp);
     free(tmp);
 }
@@ -217,6 +391,8 @@ static Suite *outdir_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, begin_commit);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, stale_dead_owner);
+    tcase_add_test(tc, stale_lookalikes_kept);
     tcase_add_test(tc, aux_files);
     tcase_add_test(tc, shard_assign);
     tcase_add_test(tc, shards_write);
