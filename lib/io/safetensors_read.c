@@ -263,11 +263,13 @@ static int st_validate(hxq_st_file *f, hxq_error *err)
     f->header_size = 8 + n;
     const char *json = (const char *)f->base + 8;
     HXQ_TRY(header_prescan(json, n, p, err));
+    /* on failure cJSON points `end` at the error; cJSON_GetErrorPtr() is a
+     * process-wide global that concurrent parses overwrite */
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, (size_t)n, &end, 0);
     if (!root)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: header is not valid JSON (near byte %lld)", p,
-                       (long long)(cJSON_GetErrorPtr() ? cJSON_GetErrorPtr() - json : -1));
+                       (long long)(end && end >= json && end <= json + n ? end - json : 0));
     int rc = HXQ_OK;
     for (const char *q = end; q && q < json + n; q++) {
         if (*q != ' ' && *q != '\0' && *q != '\n' && *q != '\t' && *q != '\r') {

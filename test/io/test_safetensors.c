@@ -10,6 +10,7 @@
 #include "hxq_test.h"
 
 #include <cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,6 +194,66 @@ START_TEST(open_errors)
     ck_assert_ptr_nonnull(strstr(err.msg, "not a regular file"));
     ck_assert_ptr_null(f);
     hxq_st_close(NULL);
+}
+END_TEST
+
+/* ---- "near byte N" for a header that is not JSON ------------------------ */
+
+struct near_job {
+    int thread;
+    int bad;          /* messages that named another byte */
+    char first[HXQ_ERROR_MSG_MAX + 64];
+};
+
+/* Parses headers whose only fault is an '@' where a value belongs, at a
+ * position that differs per thread and round; the message must name the
+ * '@' (the header's first byte is byte 0). */
+static void *near_worker(void *arg)
+{
+    struct near_job *j = arg;
+    char header[256], want[48];
+    for (int r = 0; r < 50000; r++) {
+        int pad = 1 + (j->thread * 37 + r) % 150;
+        snprintf(header, sizeof(header),
+                 "{\"__metadata__\":{\"k\":\"%*s\"}," T("a", "U8", "[2]", 0, 2) ",\"b\":@}",
+                 pad, "");
+        size_t len;
+        uint8_t *buf = make_file(header, -1, 2, &len);
+        snprintf(want, sizeof(want), "near byte %d)", (int)(strchr(header, '@') - header));
+        hxq_st_file *f = NULL;
+        hxq_error err;
+        memset(&err, 0, sizeof(err));
+        int rc = hxq_st_parse(buf, len, "mem.safetensors", &f, &err);
+        if (rc != HXQ_ERR_FORMAT || !strstr(err.msg, "not valid JSON") || !strstr(err.msg, want)) {
+            if (!j->bad++)
+                snprintf(j->first, sizeof(j->first), "rc %d, '%s', want '%s'", rc, err.msg, want);
+        }
+        hxq_st_close(f);
+        free(buf);
+    }
+    return NULL;
+}
+
+START_TEST(json_error_position)
+{
+    /* alone, then four at once: with cJSON's process-wide error pointer a
+     * parse starting in another thread resets it, so some messages said
+     * "near byte -1" (this caught that in 3 of 5 runs before the fix) */
+    struct near_job one = {.thread = 0};
+    near_worker(&one);
+    ck_assert_msg(one.bad == 0, "%d wrong: %s", one.bad, one.first);
+    struct near_job jobs[4];
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        memset(&jobs[t], 0, sizeof(jobs[t]));
+        jobs[t].thread = t + 1;
+        ck_assert_int_eq(pthread_create(&th[t], NULL, near_worker, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++)
+        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
+    for (int t = 0; t < 4; t++)
+        ck_assert_msg(jobs[t].bad == 0, "thread %d: %d wrong: %s", t, jobs[t].bad,
+                      jobs[t].first);
 }
 END_TEST
 
@@ -543,6 +604,7 @@ static Suite *safetensors_suite(void)
     TCase *tc = tcase_create("reader");
     tcase_add_loop_test(tc, malformed_corpus, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     tcase_add_test(tc, open_errors);
+    tcase_add_test(tc, json_error_position);
     tcase_add_test(tc, valid_edge_files);
     tcase_add_test(tc, widening_reads);
     tcase_add_test(tc, dtype_names);
