@@ -121,12 +121,7 @@ int hxq_outdir_begin(const char *dst, const char *src, int force, hxq_outdir **o
         return hxq_err(err, HXQ_ERR_IO, "%s: cannot create a staging folder beside it: %s", dst,
                        strerror(e));
     }
-    if ((od->lock = pipeline_stage_lock(od->stage, err)) < 0) {
-        int rc = od->lock;
-        od->lock = -1;
-        hxq_outdir_abort(od);
-        return rc;
-    }
+    od->lock = pipeline_stage_lock(od->stage);
     od->replace = exists;
     *out = od;
     return HXQ_OK;
@@ -161,6 +156,8 @@ void hxq_outdir_abort(hxq_outdir *od)
  * folder alone. */
 static int drop_marker(hxq_outdir *od, hxq_error *err)
 {
+    if (od->lock < 0)
+        return HXQ_OK;   /* none was made */
     char *m = hxq_path_join(od->stage, HXQ_OUTDIR_LOCK);
     if (!m)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");

@@ -22,31 +22,23 @@
 #define LOCK_NEW ".hxq-staging.lock.new"
 #define SWEEP_MAX_DEPTH 4
 
-int pipeline_stage_lock(const char *stage, hxq_error *err)
+int pipeline_stage_lock(const char *stage)
 {
     int dfd = open(stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
-        return hxq_err(err, HXQ_ERR_IO, "%s: cannot open: %s", stage, strerror(errno));
+        return -1;
     int fd = openat(dfd, LOCK_NEW, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    int rc = HXQ_OK;
-    if (fd < 0) {
-        rc = hxq_err(err, HXQ_ERR_IO, "%s/%s: cannot create: %s", stage, LOCK_NEW,
-                     strerror(errno));
-    } else {
-        char pid[32];
-        int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-        /* the pid is for people looking at the folder; the lock decides */
-        if (flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, pid, (size_t)n) != n ||
-            renameat(dfd, LOCK_NEW, dfd, HXQ_OUTDIR_LOCK) < 0)
-            rc = hxq_err(err, HXQ_ERR_IO, "%s/%s: cannot lock: %s", stage, HXQ_OUTDIR_LOCK,
-                         strerror(errno));
-    }
-    if (rc < 0 && fd >= 0) {
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+    /* the pid is for people looking at the folder; the lock decides */
+    if (fd >= 0 && (flock(fd, LOCK_EX | LOCK_NB) < 0 || write(fd, pid, (size_t)n) != n ||
+                    renameat(dfd, LOCK_NEW, dfd, HXQ_OUTDIR_LOCK) < 0)) {
         unlinkat(dfd, LOCK_NEW, 0);
         close(fd);
+        fd = -1;
     }
     close(dfd);
-    return rc < 0 ? rc : fd;
+    return fd;
 }
 
 /* 1 when name is "<base>.tmp-" and six letters or digits (mkdtemp's). */

@@ -23,8 +23,9 @@ struct hxq_plan {
 /* Creates HXQ_OUTDIR_LOCK in the new staging folder `stage`, locked
  * (flock) through the returned descriptor: keep it open for the folder's
  * life, and unlink the marker (or the folder) before closing it.
- * @return the descriptor (>= 0), or HXQ_ERR_IO. */
-int pipeline_stage_lock(const char *stage, hxq_error *err);
+ * @return the descriptor, or -1 when no marker could be made (e.g. a file
+ * system without flock): the folder then is never taken for stale. */
+int pipeline_stage_lock(const char *stage);
 
 /* Removes the stale staging folders of dst "<parent>/<base>": entries
  * named "<base>.tmp-XXXXXX" (mkdtemp's six letters or digits) that are
