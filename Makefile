@@ -3,19 +3,24 @@
 #   make            build build/libhxq.a and build/hxq
 #   make test       unit, fixture and CLI tests (Check)
 #   make test-san   the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-cuda  the CUDA tests on a GPU (they fail without one)
+#   make test-cuda-emu  the CUDA tests on the CPU SIMT emulator (test/cuda/emu),
+#                   under ASan + UBSan: the kernels' own source, no GPU needed
 #   make demo       compress, verify and run the bundled tiny OLMoE
 #   make bench      benchmarks (not tests): bench/*.sh
 #   make deps       apt-get install the build dependencies
 #   make install PREFIX=/usr/local
 #
 # Variables: CUDA=0 disables the CUDA kernels even when nvcc exists;
-# SAN=1 builds with sanitizers (into build-san/); WERROR=0 drops -Werror.
+# SAN=1 builds with sanitizers (into build-san/); WERROR=0 drops -Werror;
+# EMU=1 builds the CUDA code for the CPU SIMT emulator (into <build>-emu/).
 
 CC      ?= cc
 BUILD   ?= build
 PREFIX  ?= /usr/local
 WERROR  ?= 1
 SAN     ?= 0
+EMU     ?= 0
 CUDA    ?=
 
 PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8
@@ -40,8 +45,13 @@ LDLIBS  = $(PKG_LIBS) -lpthread -lm
 
 ifeq ($(SAN),1)
 BUILD   := build-san
-ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALL_CFLAGS += $(SANFLAGS)
 LDFLAGS += -fsanitize=address,undefined
+CUDA    := 0
+endif
+ifeq ($(EMU),1)
+BUILD   := $(BUILD)-emu
 CUDA    := 0
 endif
 
@@ -74,6 +84,16 @@ ifeq ($(CUDA),1)
 CU_OBJ   := $(CU_SRC:%.cu=$(BUILD)/%.o)
 ALL_CFLAGS += -DHXQ_HAVE_CUDA=1
 LDLIBS   += -L$(CUDA_HOME)/lib64 -lcudart_static -ldl -lrt
+CXXLIB   := -lstdc++
+else ifeq ($(EMU),1)
+# the kernels' source as C++ for the CPU, linked with the emulated runtime
+EMU_SRC  := $(sort $(wildcard test/cuda/emu/*.cc))
+EMU_CU   := $(CU_SRC) $(sort $(wildcard test/cuda/emu/*.cu))
+CU_OBJ   := $(EMU_CU:%.cu=$(BUILD)/emu/%.o) $(EMU_SRC:%.cc=$(BUILD)/%.o)
+ALL_CFLAGS += -DHXQ_HAVE_CUDA=1 -DHXQ_CUDA_EMU=1 -Itest/cuda/emu
+CXXLIB   := -lstdc++
+EMU_CXXFLAGS = -std=c++17 -pthread $(WARN) -Wno-unknown-pragmas $(CFLAGS) $(SANFLAGS) \
+               -Itest/cuda/emu $(INCLUDES)
 else
 CU_OBJ   :=
 endif
@@ -84,7 +104,7 @@ $(BUILD)/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 LIBHXQ := $(BUILD)/libhxq.a
 HXQ    := $(BUILD)/hxq
 
-.PHONY: all test test-san test-cuda demo bench deps install clean fuzz cuda-check
+.PHONY: all test test-san test-cuda test-cuda-emu demo bench deps install clean fuzz cuda-check
 all: $(HXQ)
 
 # V=1 shows full command lines.
@@ -100,23 +120,36 @@ $(BUILD)/%.o: %.cu
 	@$(if $(Q),echo "  NVCC    $<")
 	$(Q)$(NVCC) $(NVCCFLAGS) $(INCLUDES) -c $< -o $@
 
+# EMU=1: kernels/cuda/X.cu -> <build>/emu/kernels/cuda/X.cc (launch syntax
+# rewritten) -> .o; the emulator's own sources are plain C++.
+$(BUILD)/emu/%.cc: %.cu test/cuda/emu/cu2cc.pl
+	@mkdir -p $(dir $@)
+	$(Q)perl test/cuda/emu/cu2cc.pl $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/emu/%.o: $(BUILD)/emu/%.cc
+	@$(if $(Q),echo "  CXX-EMU $<")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/test/cuda/emu/%.o: test/cuda/emu/%.cc
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CXX     $<")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -MMD -MP -c $< -o $@
+
 $(LIBHXQ): $(LIB_OBJ) $(CU_OBJ)
 	@rm -f $@
 	$(Q)ar rcs $@ $^
 
 $(HXQ): $(CMD_OBJ) $(LIBHXQ)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBHXQ) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBHXQ) $(LDLIBS) $(CXXLIB)
 
 $(BUILD)/test/%: test/%.c $(TEST_SUPPORT_OBJ) $(LIBHXQ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) $(LDFLAGS) -o $@ $< \
-	    $(TEST_SUPPORT_OBJ) $(LIBHXQ) $(shell pkg-config --libs check) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+	    $(TEST_SUPPORT_OBJ) $(LIBHXQ) $(shell pkg-config --libs check) $(LDLIBS) $(CXXLIB)
 
 # bench/<name>.c -> build/bench/<name>: helper programs of the bench scripts
 $(BUILD)/bench/%: bench/%.c $(LIBHXQ)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHXQ) $(LDLIBS) $(if $(filter 1,$(CUDA)),-lstdc++)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHXQ) $(LDLIBS) $(CXXLIB)
 
 $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
@@ -128,8 +161,16 @@ test: $(HXQ) $(TEST_BIN)
 test-san:
 	$(MAKE) SAN=1 test
 
-test-cuda: $(HXQ) $(TEST_BIN)
-	@HXQ_REQUIRE_GPU=1 HXQ_BIN=$(HXQ) bash test/run_tests.sh $(foreach t,$(TEST_BIN),$(if $(findstring cuda,$(t)),$(t)))
+CUDA_TEST_BIN := $(filter $(BUILD)/test/cuda/%,$(TEST_BIN))
+test-cuda: $(HXQ) $(CUDA_TEST_BIN)
+	@HXQ_REQUIRE_GPU=1 HXQ_BIN=$(HXQ) bash test/run_tests.sh $(CUDA_TEST_BIN)
+
+# HXQ_EMU_ORDER=reverse runs each block's threads in reverse order
+test-cuda-emu:
+	$(MAKE) EMU=1 SAN=1 test-cuda
+	@echo "== the kernel tests again, each block's threads in reverse order"
+	@HXQ_EMU_ORDER=reverse HXQ_REQUIRE_GPU=1 bash test/run_tests.sh \
+	    build-san-emu/test/cuda/test_cuda_kernels build-san-emu/test/cuda/test_cuda_emu
 
 cuda-check:
 	@echo "CUDA=$(CUDA) NVCC=$(NVCC)"
@@ -163,7 +204,7 @@ install: $(HXQ)
 	install -m 644 $(wildcard lib/*/hxq_*.h) $(DESTDIR)$(PREFIX)/include/hxq/
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-emu build-san-emu
 
 # ---- fuzzing (libFuzzer; owned by the hardening work, see docs/SECURITY.md)
 #   make fuzz FUZZ_SECONDS=N   runs every test/fuzz/fuzz_<name>.c for N
@@ -205,6 +246,6 @@ fuzz: $(FUZZ_BIN)
 	    grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)' $$log; \
 	    if [ $$rc -ne 0 ]; then tail -n 40 $$log; exit 1; fi; done
 
-.SECONDARY: $(TEST_SUPPORT_OBJ)
+.SECONDARY: $(TEST_SUPPORT_OBJ) $(EMU_CU:%.cu=$(BUILD)/emu/%.cc)
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FUZZ_LIB_OBJ:.o=.d) $(if $(filter 1,$(EMU)),$(CU_OBJ:.o=.d))
