@@ -161,13 +161,23 @@ static void setup_make(struct setup *s, const char *tag)
     snprintf(s->dst, sizeof(s->dst), "%s/dst", s->dir);
     snprintf(s->errp, sizeof(s->errp), "%s/stderr.txt", s->dir);
     make_source(s->src);
-    double t0 = now_s();
-    int st = wait_status(spawn_compress(s->src, s->ref, s->errp));
-    s->ref_s = now_s() - t0;
-    char *e = read_text(s->errp);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reference compress failed: %s", e);
+    /* kill points are fractions of the reference time: take the faster of
+     * two runs, since a cold or load-delayed first run would put most of
+     * them after the end of the (warm) runs that are killed */
+    s->ref_s = 0.0;
+    for (int i = 0; i < 2; i++) {
+        const char *out = i == 0 ? s->ref : s->dst;
+        double t0 = now_s();
+        int st = wait_status(spawn_compress(s->src, out, s->errp));
+        double t = now_s() - t0;
+        char *e = read_text(s->errp);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "reference compress failed: %s",
+                      e);
+        free(e);
+        s->ref_s = i == 0 || t < s->ref_s ? t : s->ref_s;
+    }
+    hxq_test_sh("rm -rf '%s'", s->dst);
     fprintf(stderr, "%s: reference run %.3f s\n", tag, s->ref_s);
-    free(e);
 }
 
 static void setup_free(struct setup *s)
