@@ -20,7 +20,8 @@ if [ -n "${MAKELEVEL:-}" ]; then
 fi
 rm -rf "$BUILD" # a fresh build: no debug info, nothing stale
 make CUDA=1 BUILD="$BUILD" CFLAGS=-O2 -j"${JOBS:-2}" all "$BUILD/bench/bench_gpu" \
-    "$BUILD/test/cuda/test_cuda_kernels" "$BUILD/test/cuda/test_cuda_model"
+    "$BUILD/test/cuda/test_cuda_kernels" "$BUILD/test/cuda/test_cuda_model" \
+    "$BUILD/test/cuda/test_cuda_fullwidth"
 mkdir -p "$BUILD/gpu-libs"
 for bin in "$BUILD/hxq" "$BUILD/bench/bench_gpu" "$BUILD"/test/cuda/test_cuda_*; do
     ldd "$bin" | awk '/=> \// {print $3}'

@@ -2,7 +2,8 @@
 # The one-call GPU check, for a machine with a CUDA device (an H100/H200
 # lent to a session): build with CUDA (or use a prebuilt $BUILD, see
 # below), run the CUDA tests with a GPU required (make test-cuda: kernels vs
-# CPU references, tiny-olmoe dense and HXQ logits vs the CPU engine, greedy
+# CPU references, tiny-olmoe dense and HXQ logits vs the CPU engine, one
+# full-width synthetic HXQ layer vs the CPU engine, greedy
 # tokens vs the goldens), `hxq run` on both devices, then the decode
 # benchmark (bench/gpu.sh). All output goes to $OUT/gpu_check.log (or
 # $BUILD/gpu_check.log); a summary is printed last. A few minutes.
@@ -57,9 +58,11 @@ else
         tee -a "$LOG"
     export LD_LIBRARY_PATH="$BUILD/gpu-libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     step prebuilt test -x "$BUILD/hxq" -a -x "$BUILD/bench/bench_gpu" \
-        -a -x "$BUILD/test/cuda/test_cuda_kernels" -a -x "$BUILD/test/cuda/test_cuda_model"
+        -a -x "$BUILD/test/cuda/test_cuda_kernels" -a -x "$BUILD/test/cuda/test_cuda_model" \
+        -a -x "$BUILD/test/cuda/test_cuda_fullwidth"
     step test-cuda env HXQ_REQUIRE_GPU=1 HXQ_BIN="$BUILD/hxq" bash test/run_tests.sh \
-        "$BUILD/test/cuda/test_cuda_kernels" "$BUILD/test/cuda/test_cuda_model"
+        "$BUILD/test/cuda/test_cuda_kernels" "$BUILD/test/cuda/test_cuda_model" \
+        "$BUILD/test/cuda/test_cuda_fullwidth"
 fi
 step run-cuda "$BUILD/hxq" run models/tiny-olmoe-helix --prompt "ROMEO:" -n 32 --device cuda
 step run-cpu "$BUILD/hxq" run models/tiny-olmoe-helix --prompt "ROMEO:" -n 32 --device cpu

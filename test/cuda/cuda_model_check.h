@@ -14,7 +14,7 @@
 
 #define TOL 1e-3
 
-static void expect_close(const float *got, const float *want, int64_t n, const char *what,
+__attribute__((unused)) static void expect_close(const float *got, const float *want, int64_t n, const char *what,
                          const char *prompt)
 {
     double worst = 0.0;
@@ -33,7 +33,7 @@ static void expect_close(const float *got, const float *want, int64_t n, const c
 /* Every public prompt of the golden file: the prompt's outputs on the CUDA
  * engine vs the CPU engine, then 32 greedy steps (one-token decode, the
  * graph path) vs the recorded ids. max_batch splits prompts into chunks. */
-static void cuda_check_model(const char *dir, const char *gpath, int64_t max_batch)
+__attribute__((unused)) static void cuda_check_model(const char *dir, const char *gpath, int64_t max_batch)
 {
     hxq_error err = {0};
     hxq_model m;
