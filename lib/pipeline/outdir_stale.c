@@ -41,12 +41,13 @@ int pipeline_stage_lock(const char *stage)
     return fd;
 }
 
-/* 1 when name is "<base>.tmp-" and six letters or digits (mkdtemp's). */
-static int stage_name(const char *name, const char *base, size_t nb)
+/* 1 when name is "<base><infix>" and six letters or digits (mkdtemp's). */
+static int stage_name(const char *name, const char *base, size_t nb, const char *infix)
 {
-    if (strncmp(name, base, nb) || strncmp(name + nb, ".tmp-", 5))
+    size_t ni = strlen(infix);
+    if (strncmp(name, base, nb) || strncmp(name + nb, infix, ni))
         return 0;
-    const char *x = name + nb + 5;
+    const char *x = name + nb + ni;
     for (int i = 0; i < 6; i++) {
         char c = x[i];
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
@@ -125,7 +126,7 @@ static int sweep_one(int pfd, const char *name)
     return removed;
 }
 
-int pipeline_sweep_stale(const char *parent, const char *base)
+int pipeline_sweep_stale(const char *parent, const char *base, const char *infix)
 {
     int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (pfd < 0)
@@ -142,7 +143,7 @@ int pipeline_sweep_stale(const char *parent, const char *base)
     int removed = 0;
     struct dirent *de;
     while ((de = readdir(d)))
-        if (stage_name(de->d_name, base, nb))
+        if (stage_name(de->d_name, base, nb, infix))
             removed += sweep_one(pfd, de->d_name);
     closedir(d);
     close(pfd);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Compression options from the receipt; 0 when it records something
  * compress cannot be asked for. extra receives borrowed pattern pointers. */
@@ -138,6 +139,25 @@ static int compare_dir(const char *dir, const char *redo, const char *scan, cons
     return rc;
 }
 
+/* Removes scratch folders "<dir>.recompute-XXXXXX" left by killed runs;
+ * tmp holds "<dir>.recompute-XXXXXX", dir being its first l bytes. */
+static void sweep_recompute_leftovers(char *tmp, size_t l)
+{
+    char keep = tmp[l];
+    tmp[l] = '\0';
+    char *slash = strrchr(tmp, '/');
+    if (!slash) {
+        pipeline_sweep_stale(".", tmp, ".recompute-");
+    } else if (slash == tmp) {
+        pipeline_sweep_stale("/", tmp + 1, ".recompute-");
+    } else {
+        *slash = '\0';
+        pipeline_sweep_stale(tmp, slash + 1, ".recompute-");
+        *slash = '/';
+    }
+    tmp[l] = keep;
+}
+
 int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const char *src,
                      int threads, hxq_verify_report *rep, hxq_error *err)
 {
@@ -154,16 +174,21 @@ int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const c
     while (l > 1 && dir[l - 1] == '/')
         l--;
     char *tmp = malloc(l + 24), *redo = NULL;
-    int rc = HXQ_OK;
+    int rc = HXQ_OK, lock = -1;
     if (tmp)
         snprintf(tmp, l + 24, "%.*s.recompute-XXXXXX", (int)l, dir);
     if (!tmp || !(redo = malloc(l + 32))) {
         rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    } else if (!mkdtemp(tmp)) {
-        rc = hxq_err(err, HXQ_ERR_IO, "%s: cannot create a temporary folder: %s", tmp,
-                     strerror(errno));
-        free(tmp);
-        tmp = NULL;
+    } else {
+        sweep_recompute_leftovers(tmp, l);
+        if (!mkdtemp(tmp)) {
+            rc = hxq_err(err, HXQ_ERR_IO, "%s: cannot create a temporary folder: %s", tmp,
+                         strerror(errno));
+            free(tmp);
+            tmp = NULL;
+        } else {
+            lock = pipeline_stage_lock(tmp); /* a killed run's folder is swept next time */
+        }
     }
     if (rc == HXQ_OK) {
         snprintf(redo, l + 32, "%s/out", tmp);
@@ -182,6 +207,8 @@ int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const c
         hxq_rmtree(tmp, NULL);
         free(tmp);
     }
+    if (lock >= 0)
+        close(lock); /* only once the folder is gone */
     free(redo);
     free(extra);
     return rc;

@@ -481,6 +481,30 @@ START_TEST(compressed_recompute_passes)
 }
 END_TEST
 
+/* A scratch folder of a killed --recompute run (marker, lock free) is
+ * removed by the next one; a lookalike without the marker is kept, and the
+ * run leaves no folder of its own. */
+START_TEST(compressed_recompute_sweeps_leftovers)
+{
+    char dir[2048];
+    char *tmp = compressed_copy("vcsweep", dir, sizeof(dir));
+    ck_assert_int_eq(hxq_test_sh("mkdir %s.recompute-Ab12Cd %s.recompute-NOMARK && "
+                                 "touch %s.recompute-Ab12Cd/%s %s.recompute-Ab12Cd/x && "
+                                 "mkdir %s.recompute-Ab12Cd/out",
+                                 dir, dir, dir, HXQ_OUTDIR_LOCK, dir, dir),
+                     0);
+    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 1, 2};
+    hxq_verify_report r;
+    ck_assert_int_eq(vt_verify(dir, &o, &r), HXQ_OK);
+    hxq_verify_report_free(&r);
+    ck_assert_int_ne(hxq_test_sh("test -e %s.recompute-Ab12Cd", dir), 0);
+    ck_assert_int_eq(hxq_test_sh("test -d %s.recompute-NOMARK", dir), 0);
+    ck_assert_int_eq(hxq_test_sh("test $(ls -d %s.recompute-* | wc -l) -eq 1", dir), 0);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 START_TEST(compressed_flipped_bytes)
 {
     char dir[2048];
@@ -666,6 +690,7 @@ static Suite *verify_suite(void)
     tcase_add_unchecked_fixture(tcc, compressed_setup, compressed_teardown);
     tcase_add_test(tcc, compressed_passes_with_source);
     tcase_add_test(tcc, compressed_recompute_passes);
+    tcase_add_test(tcc, compressed_recompute_sweeps_leftovers);
     tcase_add_test(tcc, compressed_flipped_bytes);
     tcase_add_test(tcc, compressed_damage);
     tcase_add_test(tcc, altered_source_is_caught);
