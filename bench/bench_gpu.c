@@ -10,11 +10,16 @@
  *
  * Prints the weight bytes read per token, tok/s with and without the graph,
  * the device-to-device copy bandwidth ((read + write) bytes / time) and the
- * figure: bytes per token x tok/s / bandwidth.
+ * figure: bytes per token x tok/s / bandwidth. Then (unless --ops 0) the
+ * time of each op of a decode step on its own: each op launched for every
+ * layer in turn, --op-reps times, between two events (cycling through the
+ * layers' weights, so repeats are not served from L2), as us per launch,
+ * GB/s of the bytes it must read and % of the copy bandwidth, and their sum
+ * per token against the measured step: the difference is launch gaps.
  *
  * usage: bench_gpu [--layers N] [--hidden H] [--inter I] [--experts E]
  *                  [--topk K] [--vocab V] [--heads N] [--tokens T]
- *                  [--sidecar S] [--copy-mib M]
+ *                  [--sidecar S] [--copy-mib M] [--ops 0|1] [--op-reps R]
  * Exit status: 0 (also when skipped without a device), 1 on failure. */
 #include "cuda_int.h"
 
@@ -29,6 +34,7 @@
 
 typedef struct bench_opts {
     int64_t layers, hidden, inter, experts, topk, vocab, heads, tokens, sidecar, copy_mib;
+    int64_t ops, op_reps;
 } bench_opts;
 
 static uint64_t splitmix(uint64_t *s)
@@ -254,6 +260,190 @@ static int decode_rate(cuda_run *r, int64_t n, int64_t *pos, float *logits, doub
     return HXQ_OK;
 }
 
+/* ---- per-op breakdown ----------------------------------------------------- */
+
+enum { OP_QKV, OP_QKR, OP_ATTN, OP_O, OP_ROUTER, OP_TOPK, OP_GATE_UP, OP_DOWN, OP_WADD,
+       OP_LM_HEAD, OP_EMBED, OP_COUNT };
+
+static const char *const op_names[OP_COUNT] = {
+    "q/k/v linear (norm)", "q/k norm + rope + kv", "attention", "o_proj (accumulate)",
+    "router linear (norm)", "router top-k", "experts gate+up (norm)", "experts down (silu*up)",
+    "experts weighted add", "lm_head BF16 (norm)", "embedding row"};
+
+/* Scratch activations for launching single ops. */
+typedef struct op_bufs {
+    float *x, *qkv, *att, *rl, *topw, *gu, *ye, *logits, *kc, *vc;
+    int32_t *ids, *step; /* ids: top_k experts; step: position, token id */
+    int64_t ctx;
+} op_bufs;
+
+/* Launches op `op` of layer l once on stream st; *bytes = what it must read. */
+static int op_launch(const cuda_dmodel *dm, const op_bufs *b, int op, int64_t l, void *st,
+                     double *bytes, hxq_error *err)
+{
+    const cuda_layer_w *L = &dm->layers[l];
+    const int64_t H = dm->hidden, I = dm->inter, E = dm->n_experts, K = dm->top_k;
+    const int64_t V = dm->vocab;
+    hxq_cuda_linear_args a;
+    memset(&a, 0, sizeof(a));
+    a.nsets = 1;
+    a.nsel = 1;
+    a.ntok = 1;
+    a.norm_eps = dm->eps;
+    a.x = b->x;
+    a.x_tok = H;
+    switch (op) {
+    case OP_QKV:
+        a.mats = L->qkv, a.kind = L->qkv_kind, a.rows = H, a.cols = H, a.nsel = 3;
+        a.y = b->qkv, a.y_tok = 3 * H, a.y_grp = H, a.norm_w = L->attn_norm;
+        *bytes = 3.0 * H * H;
+        return hxq_cuda_linear(&a, st, err);
+    case OP_QKR:
+        *bytes = 3.0 * H * 4;
+        return hxq_cuda_qk_norm_rope(b->qkv, 3 * H, L->q_norm, L->k_norm, dm->n_heads,
+                                     dm->head_dim, dm->eps, dm->theta, b->kc + l * b->ctx * H,
+                                     b->vc + l * b->ctx * H, 1, b->ctx, b->step, st, err);
+    case OP_ATTN:
+        *bytes = 2.0 * (double)b->ctx * H * 4;
+        return hxq_cuda_attention(b->qkv, 3 * H, b->kc + l * b->ctx * H, b->vc + l * b->ctx * H,
+                                  b->att, H, dm->n_heads, dm->n_kv_heads, dm->head_dim, 1,
+                                  b->ctx, b->step, st, err);
+    case OP_O:
+        a.mats = L->o, a.kind = L->o_kind, a.rows = H, a.cols = H, a.x = b->att;
+        a.y = b->x, a.y_tok = H, a.y_grp = H, a.accumulate = 1;
+        *bytes = (double)H * H;
+        return hxq_cuda_linear(&a, st, err);
+    case OP_ROUTER:
+        a.mats = L->router, a.kind = L->router_kind, a.rows = E, a.cols = H;
+        a.y = b->rl, a.y_tok = E, a.y_grp = E, a.norm_w = L->ffn_norm;
+        *bytes = (double)E * H;
+        return hxq_cuda_linear(&a, st, err);
+    case OP_TOPK:
+        *bytes = (double)E * 4;
+        return hxq_cuda_router_topk(b->rl, 1, E, K, 0, b->ids, b->topw, st, err);
+    case OP_GATE_UP:
+        a.mats = L->gate_up, a.kind = L->gate_up_kind, a.rows = I, a.cols = H;
+        a.nsets = 2, a.set_stride = E, a.sel = b->ids, a.nsel = (int)K;
+        a.y = b->gu, a.y_tok = 2 * K * I, a.y_grp = I, a.norm_w = L->ffn_norm;
+        *bytes = 2.0 * K * I * H;
+        return hxq_cuda_linear(&a, st, err);
+    case OP_DOWN:
+        a.mats = L->down, a.kind = L->down_kind, a.rows = H, a.cols = I;
+        a.set_stride = E, a.sel = b->ids, a.nsel = (int)K;
+        a.x = b->gu, a.x_tok = 2 * K * I, a.x_grp = I, a.x_up = K * I;
+        a.y = b->ye, a.y_tok = K * H, a.y_grp = H;
+        *bytes = (double)K * H * I;
+        return hxq_cuda_linear(&a, st, err);
+    case OP_WADD:
+        *bytes = (double)K * H * 4;
+        return hxq_cuda_weighted_add(b->ye, b->topw, b->x, 1, K, H, st, err);
+    case OP_LM_HEAD:
+        a.mats = dm->lm_head, a.kind = dm->lm_kind, a.rows = V, a.cols = H;
+        a.y = b->logits, a.y_tok = V, a.y_grp = V, a.norm_w = dm->final_norm;
+        *bytes = 2.0 * V * H;
+        return hxq_cuda_linear(&a, st, err);
+    default:
+        *bytes = 2.0 * H;
+        return hxq_cuda_embed(dm->embed_kind, dm->embed, V, H, b->step + 1, 1, b->x, st, err);
+    }
+}
+
+/* Seconds per launch of each op (lm_head and embedding once per token, the
+ * rest once per layer), into sec[] and bytes[]. */
+static int op_times(const cuda_dmodel *dm, const op_bufs *b, int64_t reps, double *sec,
+                    double *bytes, hxq_error *err)
+{
+    void *st = NULL, *e0 = NULL, *e1 = NULL;
+    int rc = hxq_cuda_stream_create(&st, err);
+    if (rc == HXQ_OK)
+        rc = hxq_cuda_event_create(&e0, err);
+    if (rc == HXQ_OK)
+        rc = hxq_cuda_event_create(&e1, err);
+    /* a warm-up pass of every op also fills q/k/v, the router ids and gate/up */
+    static const int order[OP_COUNT] = {OP_EMBED, OP_QKV,  OP_QKR,     OP_ATTN,
+                                        OP_O,     OP_ROUTER, OP_TOPK,  OP_GATE_UP,
+                                        OP_DOWN,  OP_WADD, OP_LM_HEAD};
+    for (int i = 0; i < OP_COUNT && rc == HXQ_OK; i++)
+        rc = op_launch(dm, b, order[i], 0, st, &bytes[order[i]], err);
+    for (int op = 0; op < OP_COUNT && rc == HXQ_OK; op++) {
+        const int64_t layers = op == OP_LM_HEAD || op == OP_EMBED ? 1 : dm->n_layers;
+        float ms = 0.0f;
+        rc = hxq_cuda_event_record(e0, st, err);
+        for (int64_t r = 0; r < reps && rc == HXQ_OK; r++)
+            for (int64_t l = 0; l < layers && rc == HXQ_OK; l++)
+                rc = op_launch(dm, b, op, l, st, &bytes[op], err);
+        if (rc == HXQ_OK)
+            rc = hxq_cuda_event_record(e1, st, err);
+        if (rc == HXQ_OK)
+            rc = hxq_cuda_event_elapsed_ms(e0, e1, &ms, err);
+        sec[op] = (double)ms * 1e-3 / (double)(reps * layers);
+    }
+    if (rc == HXQ_OK)
+        rc = hxq_cuda_stream_sync(st, err);
+    hxq_cuda_event_destroy(e0);
+    hxq_cuda_event_destroy(e1);
+    hxq_cuda_stream_destroy(st);
+    return rc;
+}
+
+/* Allocates the scratch of op_times() at context length ctx, runs it and
+ * prints the table; step_s is the measured one-token step. */
+static int op_breakdown(const cuda_dmodel *dm, int64_t ctx, int64_t reps, double bw,
+                        double step_s, hxq_error *err)
+{
+    const int64_t H = dm->hidden, I = dm->inter, E = dm->n_experts, K = dm->top_k;
+    const int64_t V = dm->vocab, NL = dm->n_layers;
+    op_bufs b;
+    memset(&b, 0, sizeof(b));
+    b.ctx = ctx;
+    struct {
+        void **p;
+        int64_t n;
+    } want[] = {{(void **)&b.x, H},          {(void **)&b.qkv, 3 * H},
+                {(void **)&b.att, H},        {(void **)&b.rl, E},
+                {(void **)&b.topw, K},       {(void **)&b.gu, 2 * K * I},
+                {(void **)&b.ye, K * H},     {(void **)&b.logits, V},
+                {(void **)&b.kc, NL * ctx * H}, {(void **)&b.vc, NL * ctx * H},
+                {(void **)&b.ids, K},        {(void **)&b.step, 2}};
+    int rc = HXQ_OK;
+    const int nwant = (int)(sizeof(want) / sizeof(want[0]));
+    for (int i = 0; i < nwant && rc == HXQ_OK; i++)
+        rc = hxq_cuda_alloc(want[i].p, (size_t)want[i].n * 4, err);
+    for (int i = 0; i < 10 && rc == HXQ_OK; i++) /* float buffers: small finite values */
+        rc = hxq_cuda_fill_random(*want[i].p, HXQ_CUDA_F32, want[i].n, 100 + (uint64_t)i,
+                                  0.5f, NULL, err);
+    const int32_t step[2] = {(int32_t)(ctx - 1), 17}; /* attend over the whole cache */
+    if (rc == HXQ_OK)
+        rc = hxq_cuda_stream_sync(NULL, err);
+    if (rc == HXQ_OK)
+        rc = hxq_cuda_upload(b.step, step, sizeof(step), err);
+    double sec[OP_COUNT] = {0}, bytes[OP_COUNT] = {0};
+    if (rc == HXQ_OK)
+        rc = op_times(dm, &b, reps, sec, bytes, err);
+    for (int i = 0; i < nwant; i++)
+        hxq_cuda_free(*want[i].p);
+    if (rc < 0)
+        return rc;
+    printf("per-op breakdown (each op alone, %lld reps over the layers' weights, attention "
+           "over %lld cached tokens):\n",
+           (long long)reps, (long long)ctx);
+    printf("  %-26s %9s %7s %10s %8s %8s\n", "op", "us/launch", "/token", "us/token",
+           "GB/s", "% copy");
+    double total = 0.0;
+    for (int op = 0; op < OP_COUNT; op++) {
+        const int64_t per_tok = op == OP_LM_HEAD || op == OP_EMBED ? 1 : NL;
+        const double gbs = bytes[op] / sec[op];
+        total += sec[op] * (double)per_tok;
+        printf("  %-26s %9.2f %7lld %10.1f %8.0f %7.1f%%\n", op_names[op], sec[op] * 1e6,
+               (long long)per_tok, sec[op] * 1e6 * (double)per_tok, gbs / 1e9,
+               100.0 * gbs / bw);
+    }
+    printf("  sum of ops per token: %.1f us; measured step (graph): %.1f us; difference "
+           "(launch gaps, copies, sync): %.1f us\n",
+           total * 1e6, step_s * 1e6, (step_s - total) * 1e6);
+    return HXQ_OK;
+}
+
 static int64_t arg_i64(int argc, char **argv, const char *name, int64_t def)
 {
     for (int i = 1; i + 1 < argc; i++)
@@ -269,7 +459,8 @@ int main(int argc, char **argv)
         arg_i64(argc, argv, "--inter", 1024), arg_i64(argc, argv, "--experts", 64),
         arg_i64(argc, argv, "--topk", 8),     arg_i64(argc, argv, "--vocab", 50304),
         arg_i64(argc, argv, "--heads", 16),   arg_i64(argc, argv, "--tokens", 256),
-        arg_i64(argc, argv, "--sidecar", 256), arg_i64(argc, argv, "--copy-mib", 1024)};
+        arg_i64(argc, argv, "--sidecar", 256), arg_i64(argc, argv, "--copy-mib", 1024),
+        arg_i64(argc, argv, "--ops", 1),      arg_i64(argc, argv, "--op-reps", 20)};
     hxq_error err;
     err.msg[0] = '\0';
     int ndev = 0;
@@ -319,9 +510,9 @@ int main(int argc, char **argv)
         cuda_run_set_graph(r, 0);
         rc = decode_rate(r, o.tokens, &pos, logits, &tps_plain, &err);
     }
-    cuda_run_free(r);
     free(logits);
     if (rc < 0) {
+        cuda_run_free(r);
         fprintf(stderr, "bench_gpu: %s\n", err.msg);
         return 1;
     }
@@ -335,6 +526,15 @@ int main(int argc, char **argv)
     printf("bandwidth bound: %.1f tok/s\n", bw / (double)active);
     printf("figure = bytes/token x tok/s / copy bandwidth = %.1f%% (target >= 40%%) %s\n",
            100.0 * fig, fig >= 0.40 ? "MET" : "NOT MET");
+    fflush(stdout);
+    if (o.ops)
+        rc = op_breakdown(cuda_run_model(r), 16 + o.tokens, o.op_reps < 1 ? 1 : o.op_reps, bw,
+                          1.0 / tps_graph, &err);
+    cuda_run_free(r);
+    if (rc < 0) {
+        fprintf(stderr, "bench_gpu: per-op breakdown: %s\n", err.msg);
+        return 1;
+    }
     return 0;
 }
 

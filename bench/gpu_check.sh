@@ -71,4 +71,5 @@ step bench-gpu bash bench/gpu.sh
 echo "== summary (log: $LOG)" | tee -a "$LOG"
 for s in "${summary[@]}"; do echo "$s"; done | tee -a "$LOG"
 grep -E "^(device|copy bandwidth|weight bytes|decode|bandwidth bound|figure)" "$LOG" | tail -n 7
+grep -A 14 "^per-op breakdown" "$LOG" | tail -n 15
 exit $fail
