@@ -618,12 +618,15 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s)
         return report(cudaErrorInvalidResourceHandle, "cudaEventRecord of NULL");
     e->stream = stream_of(s);
     e->pending++;
-    return enqueue(s, emu_op{[e]() {
-                       e->recorded = true;
-                       e->t_ms = now_ms();
-                       e->pending--;
-                   }},
-                   "cudaEventRecord");
+    cudaError_t rc = enqueue(s, emu_op{[e]() {
+                                 e->recorded = true;
+                                 e->t_ms = now_ms();
+                                 e->pending--;
+                             }},
+                             "cudaEventRecord");
+    if (rc != cudaSuccess)
+        e->pending--; /* nothing will run it */
+    return rc;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t e)
