@@ -5,8 +5,8 @@
  * releases the others and goes on, the others hand over directly to the
  * next ready fiber in the block's order. Control returns to the scheduler
  * only when no fiber is ready: then either all have finished, or some wait
- * at a barrier that can never complete and the block fails. Warp shuffles are one
- * warp barrier each over a double-buffered exchange slot per lane. */
+ * at a barrier that can never complete and the block fails. Warp shuffles
+ * are one warp barrier each over a double-buffered exchange slot per lane. */
 #include "simt.h"
 
 #include <cstdarg>
@@ -431,10 +431,11 @@ bool run_block(block_run &r, const unsigned int b[3], bool reverse)
             t++;
         const fiber &f = r.fibers[(size_t)t];
         snprintf(r.msg, r.msg_len,
-                 "kernel %s block (%u,%u,%u): deadlock: thread %d waits at %s that can never "
-                 "complete (%d of %d threads live)",
+                 "kernel %s block (%u,%u,%u): deadlock: thread %d waits at %s (%s:%d) that "
+                 "can never complete (%d of %d threads live)",
                  k.name, b[0], b[1], b[2], t,
-                 f.state == WAIT_BLOCK ? "__syncthreads" : "a warp barrier", r.live, n);
+                 f.state == WAIT_BLOCK ? "__syncthreads" : "a warp barrier", f.site.file,
+                 f.site.line, r.live, n);
         r.failed = true;
     }
     return !r.failed;
