@@ -30,6 +30,37 @@ __attribute__((unused)) static void expect_close(const float *got, const float *
                   what, worst, (long long)at, TOL);
 }
 
+/* Outputs of T tokens from the CPU (c) and CUDA (g) engines: logits [T, V],
+ * hidden states [NL + 1, T, H], router logits [NL, T, E]. The CUDA logits
+ * start as NaN, so an element the engine does not write fails. */
+typedef struct cuda_outs {
+    float *lc, *lg, *hc, *hg, *rc, *rg;
+} cuda_outs;
+
+__attribute__((unused)) static void cuda_outs_alloc(cuda_outs *o, int64_t T, int64_t V,
+                                                    int64_t H, int64_t E, int64_t NL)
+{
+    o->lc = malloc((size_t)(T * V) * sizeof(float));
+    o->lg = malloc((size_t)(T * V) * sizeof(float));
+    o->hc = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
+    o->hg = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
+    o->rc = malloc((size_t)(NL * T * E) * sizeof(float));
+    o->rg = malloc((size_t)(NL * T * E) * sizeof(float));
+    ck_assert(o->lc && o->lg && o->hc && o->hg && o->rc && o->rg);
+    for (int64_t i = 0; i < T * V; i++)
+        o->lg[i] = NAN;
+}
+
+__attribute__((unused)) static void cuda_outs_free(cuda_outs *o)
+{
+    free(o->lc);
+    free(o->lg);
+    free(o->hc);
+    free(o->hg);
+    free(o->rc);
+    free(o->rg);
+}
+
 /* Every public prompt of the golden file: the prompt's outputs on the CUDA
  * engine vs the CPU engine, then 32 greedy steps (one-token decode, the
  * graph path) vs the recorded ids. max_batch splits prompts into chunks. */
@@ -62,15 +93,10 @@ __attribute__((unused)) static void cuda_check_model(const char *dir, const char
         ck_assert_ptr_nonnull(tgr);
         int32_t *ids = hxq_test_ids_of(tid), *greedy = hxq_test_ids_of(tgr);
         const int64_t T = tid->nelem;
-        float *lc = malloc((size_t)(T * V) * sizeof(float));
-        float *lg = malloc((size_t)(T * V) * sizeof(float));
-        float *hc = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-        float *hg = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-        float *rc = malloc((size_t)(NL * T * E) * sizeof(float));
-        float *rg = malloc((size_t)(NL * T * E) * sizeof(float));
-        ck_assert(lc && lg && hc && hg && rc && rg);
-        for (int64_t i = 0; i < T * V; i++)
-            lg[i] = NAN; /* every element must be written */
+        cuda_outs bufs;
+        cuda_outs_alloc(&bufs, T, V, H, E, NL);
+        float *lc = bufs.lc, *lg = bufs.lg, *hc = bufs.hc, *hg = bufs.hg;
+        float *rc = bufs.rc, *rg = bufs.rg;
         hxq_engine_reset(cpu);
         hxq_engine_reset(gpu);
         hxq_forward_out oc = {lc, 1, NULL, NULL}, og = {lg, 1, NULL, NULL};
@@ -99,12 +125,7 @@ __attribute__((unused)) static void cuda_check_model(const char *dir, const char
         }
         free(ids);
         free(greedy);
-        free(lc);
-        free(lg);
-        free(hc);
-        free(hg);
-        free(rc);
-        free(rg);
+        cuda_outs_free(&bufs);
         prompts++;
     }
     ck_assert_int_gt(prompts, 0);

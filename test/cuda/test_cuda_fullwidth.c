@@ -54,21 +54,15 @@ START_TEST(test_cuda_full_width_layer)
         s = s * 6364136223846793005ull + 1442695040888963407ull;
         ids[t] = (int32_t)((s >> 33) % (uint64_t)V);
     }
-    float *lc = malloc((size_t)(T * V) * sizeof(float));
-    float *lg = malloc((size_t)(T * V) * sizeof(float));
-    float *hc = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-    float *hg = malloc((size_t)((NL + 1) * T * H) * sizeof(float));
-    float *rc = malloc((size_t)(NL * T * E) * sizeof(float));
-    float *rg = malloc((size_t)(NL * T * E) * sizeof(float));
-    ck_assert(lc && lg && hc && hg && rc && rg);
-    for (int64_t i = 0; i < T * V; i++)
-        lg[i] = NAN; /* every element must be written */
-    hxq_forward_out oc = {lc, 1, hc, rc}, og = {lg, 1, hg, rg};
+    cuda_outs bufs;
+    cuda_outs_alloc(&bufs, T, V, H, E, NL);
+    float *lc = bufs.lc, *lg = bufs.lg;
+    hxq_forward_out oc = {lc, 1, bufs.hc, bufs.rc}, og = {lg, 1, bufs.hg, bufs.rg};
     ck_assert_msg(hxq_engine_forward(cpu, ids, T, &oc, &err) == HXQ_OK, "%s", err.msg);
     ck_assert_msg(hxq_engine_forward(gpu, ids, T, &og, &err) == HXQ_OK, "%s", err.msg);
     expect_close(lg, lc, T * V, "prompt logits", "full width");
-    expect_close(hg, hc, (NL + 1) * T * H, "hidden states", "full width");
-    expect_close(rg, rc, NL * T * E, "router logits", "full width");
+    expect_close(bufs.hg, bufs.hc, (NL + 1) * T * H, "hidden states", "full width");
+    expect_close(bufs.rg, bufs.rc, NL * T * E, "router logits", "full width");
 
     /* one-token steps: both engines fed the CPU's greedy choice */
     int32_t next = hxq_test_argmax(lc + (T - 1) * V, V);
@@ -83,12 +77,7 @@ START_TEST(test_cuda_full_width_layer)
         ck_assert_int_eq(hxq_test_argmax(lg, V), want);
         next = want;
     }
-    free(lc);
-    free(lg);
-    free(hc);
-    free(hg);
-    free(rc);
-    free(rg);
+    cuda_outs_free(&bufs);
     hxq_engine_free(cpu);
     hxq_engine_free(gpu);
     hxq_model_free(&m);
