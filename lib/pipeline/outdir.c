@@ -111,7 +111,7 @@ int hxq_outdir_begin(const char *dst, const char *src, int force, hxq_outdir **o
         hxq_outdir_abort(od);
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
-    pipeline_sweep_stale(od->parent, slash ? slash + 1 : od->dst, ".tmp-");
+    pipeline_sweep_stale(od->dst, ".tmp-");
     snprintf(od->stage, n + 12, "%s.tmp-XXXXXX", od->dst);
     if (!mkdtemp(od->stage)) {
         int e = errno;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -126,17 +127,33 @@ static int sweep_one(int pfd, const char *name)
     return removed;
 }
 
-int pipeline_sweep_stale(const char *parent, const char *base, const char *infix)
+int pipeline_sweep_stale(const char *path, const char *infix)
 {
-    int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (pfd < 0)
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    char *parent = strndup(path, n);
+    if (!parent)
         return 0;
+    char *slash = strrchr(parent, '/');
+    const char *base = slash ? slash + 1 : parent;
+    if (slash)
+        *slash = '\0';
+    int pfd = open(!slash ? "." : slash == parent ? "/" : parent,
+                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (pfd < 0 || !*base) {
+        if (pfd >= 0)
+            close(pfd);
+        free(parent);
+        return 0;
+    }
     int lfd = dup(pfd);
     DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
     if (!d) {
         if (lfd >= 0)
             close(lfd);
         close(pfd);
+        free(parent);
         return 0;
     }
     size_t nb = strlen(base);
@@ -147,5 +164,6 @@ int pipeline_sweep_stale(const char *parent, const char *base, const char *infix
             removed += sweep_one(pfd, de->d_name);
     closedir(d);
     close(pfd);
+    free(parent);
     return removed;
 }

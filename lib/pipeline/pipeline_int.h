@@ -27,13 +27,13 @@ struct hxq_plan {
  * system without flock): the folder then is never taken for stale. */
 int pipeline_stage_lock(const char *stage);
 
-/* Removes the stale staging folders of "<parent>/<base>": entries named
- * "<base><infix>XXXXXX" (infix ".tmp-" for outputs, ".recompute-" for
- * verify --recompute; mkdtemp's six letters or digits) that are folders of
- * this user holding a marker of this user whose lock is free. Never follows
- * a symbolic link; anything else, and any failure, is left alone.
- * @return the number of folders removed. */
-int pipeline_sweep_stale(const char *parent, const char *base, const char *infix);
+/* Removes the stale staging folders of `path` (trailing slashes ignored):
+ * entries of its parent named "<its name><infix>XXXXXX" (infix ".tmp-" for
+ * outputs, ".recompute-" for verify --recompute; mkdtemp's six letters or
+ * digits) that are folders of this user holding a marker of this user whose
+ * lock is free. Never follows a symbolic link; anything else, and any
+ * failure, is left alone. @return the number of folders removed. */
+int pipeline_sweep_stale(const char *path, const char *infix);
 
 /* ---- policy (compress_policy.c) ---- */
 

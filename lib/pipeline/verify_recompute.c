@@ -139,25 +139,6 @@ static int compare_dir(const char *dir, const char *redo, const char *scan, cons
     return rc;
 }
 
-/* Removes scratch folders "<dir>.recompute-XXXXXX" left by killed runs;
- * tmp holds "<dir>.recompute-XXXXXX", dir being its first l bytes. */
-static void sweep_recompute_leftovers(char *tmp, size_t l)
-{
-    char keep = tmp[l];
-    tmp[l] = '\0';
-    char *slash = strrchr(tmp, '/');
-    if (!slash) {
-        pipeline_sweep_stale(".", tmp, ".recompute-");
-    } else if (slash == tmp) {
-        pipeline_sweep_stale("/", tmp + 1, ".recompute-");
-    } else {
-        *slash = '\0';
-        pipeline_sweep_stale(tmp, slash + 1, ".recompute-");
-        *slash = '/';
-    }
-    tmp[l] = keep;
-}
-
 int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const char *src,
                      int threads, hxq_verify_report *rep, hxq_error *err)
 {
@@ -180,7 +161,7 @@ int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const c
     if (!tmp || !(redo = malloc(l + 32))) {
         rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     } else {
-        sweep_recompute_leftovers(tmp, l);
+        pipeline_sweep_stale(dir, ".recompute-"); /* scratch of killed runs */
         if (!mkdtemp(tmp)) {
             rc = hxq_err(err, HXQ_ERR_IO, "%s: cannot create a temporary folder: %s", tmp,
                          strerror(errno));
