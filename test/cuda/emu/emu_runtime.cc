@@ -334,65 +334,68 @@ cudaError_t emu_func_set_attribute(const void *key, cudaFuncAttribute attr, int 
 
 /* ---- memory -------------------------------------------------------------------------- */
 
+namespace {
+
+/* An allocation of exactly `bytes` (so ASan flags an access past the end),
+ * recorded in `map`; device memory starts as 0xff: NaN where nothing wrote,
+ * as it is not zeroed on a GPU either. */
+cudaError_t track_alloc(std::map<uintptr_t, size_t> &map, void **p, size_t bytes, size_t align,
+                        bool fill, const char *what)
+{
+    *p = nullptr;
+    if (capture_forbids(what))
+        return cudaErrorStreamCaptureUnsupported;
+    void *m = nullptr;
+    if (posix_memalign(&m, align, bytes ? bytes : 1) != 0)
+        return set_error(cudaErrorMemoryAllocation);
+    if (fill)
+        memset(m, 0xff, bytes);
+    map[(uintptr_t)m] = bytes;
+    *p = m;
+    return cudaSuccess;
+}
+
+/* Frees an allocation of `map` once the device is idle (as CUDA's frees wait). */
+cudaError_t track_free(std::map<uintptr_t, size_t> &map, void *p, const char *what,
+                       const char *kind)
+{
+    if (!p)
+        return cudaSuccess;
+    if (capture_forbids(what))
+        return cudaErrorStreamCaptureUnsupported;
+    auto it = map.find((uintptr_t)p);
+    if (it == map.end())
+        return report(cudaErrorInvalidValue, "%s of %p, not a %s allocation", what, p, kind);
+    drain_all();
+    map.erase(it);
+    free(p);
+    return cudaSuccess;
+}
+
+} /* namespace */
+
 cudaError_t cudaMalloc(void **p, size_t bytes)
 {
     std::lock_guard<std::recursive_mutex> l(g_lock);
-    *p = nullptr;
-    if (capture_forbids("cudaMalloc"))
-        return cudaErrorStreamCaptureUnsupported;
-    void *m = nullptr; /* exactly `bytes`, so ASan flags a read past the end */
-    if (posix_memalign(&m, 256, bytes ? bytes : 1) != 0)
-        return set_error(cudaErrorMemoryAllocation);
-    memset(m, 0xff, bytes); /* device memory is not zeroed: NaN where nothing wrote */
-    g_device[(uintptr_t)m] = bytes;
-    *p = m;
-    return cudaSuccess;
+    return track_alloc(g_device, p, bytes, 256, true, "cudaMalloc");
 }
 
 cudaError_t cudaFree(void *p)
 {
     std::lock_guard<std::recursive_mutex> l(g_lock);
-    if (!p)
-        return cudaSuccess;
-    if (capture_forbids("cudaFree"))
-        return cudaErrorStreamCaptureUnsupported;
-    auto it = g_device.find((uintptr_t)p);
-    if (it == g_device.end())
-        return report(cudaErrorInvalidValue, "cudaFree of %p, not a device allocation", p);
-    drain_all(); /* cudaFree waits for the device */
-    g_device.erase(it);
-    free(p);
-    return cudaSuccess;
+    return track_free(g_device, p, "cudaFree", "device");
 }
 
 cudaError_t cudaMallocHost(void **p, size_t bytes)
 {
     std::lock_guard<std::recursive_mutex> l(g_lock);
-    *p = nullptr;
-    if (capture_forbids("cudaMallocHost"))
-        return cudaErrorStreamCaptureUnsupported;
-    void *m = aligned_alloc(4096, (bytes + 4095) / 4096 * 4096);
-    if (!m)
-        return set_error(cudaErrorMemoryAllocation);
-    g_pinned[(uintptr_t)m] = bytes;
-    *p = m;
-    return cudaSuccess;
+    return track_alloc(g_pinned, p, bytes, 4096, false, "cudaMallocHost");
 }
 
 cudaError_t cudaFreeHost(void *p)
 {
     std::lock_guard<std::recursive_mutex> l(g_lock);
-    if (!p)
-        return cudaSuccess;
-    if (capture_forbids("cudaFreeHost"))
-        return cudaErrorStreamCaptureUnsupported;
-    auto it = g_pinned.find((uintptr_t)p);
-    if (it == g_pinned.end())
-        return report(cudaErrorInvalidValue, "cudaFreeHost of %p, not a pinned allocation", p);
-    drain_all();
-    g_pinned.erase(it);
-    free(p);
-    return cudaSuccess;
+    return track_free(g_pinned, p, "cudaFreeHost", "pinned");
 }
 
 namespace {
