@@ -399,19 +399,21 @@ static int op_breakdown(const cuda_dmodel *dm, int64_t ctx, int64_t reps, double
     struct {
         void **p;
         int64_t n;
-    } want[] = {{(void **)&b.x, H},          {(void **)&b.qkv, 3 * H},
-                {(void **)&b.att, H},        {(void **)&b.rl, E},
-                {(void **)&b.topw, K},       {(void **)&b.gu, 2 * K * I},
-                {(void **)&b.ye, K * H},     {(void **)&b.logits, V},
-                {(void **)&b.kc, NL * ctx * H}, {(void **)&b.vc, NL * ctx * H},
-                {(void **)&b.ids, K},        {(void **)&b.step, 2}};
+        int is_float; /* filled with small finite values; int32 ones are set by ops */
+    } want[] = {{(void **)&b.x, H, 1},          {(void **)&b.qkv, 3 * H, 1},
+                {(void **)&b.att, H, 1},        {(void **)&b.rl, E, 1},
+                {(void **)&b.topw, K, 1},       {(void **)&b.gu, 2 * K * I, 1},
+                {(void **)&b.ye, K * H, 1},     {(void **)&b.logits, V, 1},
+                {(void **)&b.kc, NL * ctx * H, 1}, {(void **)&b.vc, NL * ctx * H, 1},
+                {(void **)&b.ids, K, 0},        {(void **)&b.step, 2, 0}};
     int rc = HXQ_OK;
     const int nwant = (int)(sizeof(want) / sizeof(want[0]));
-    for (int i = 0; i < nwant && rc == HXQ_OK; i++)
+    for (int i = 0; i < nwant && rc == HXQ_OK; i++) {
         rc = hxq_cuda_alloc(want[i].p, (size_t)want[i].n * 4, err);
-    for (int i = 0; i < 10 && rc == HXQ_OK; i++) /* float buffers: small finite values */
-        rc = hxq_cuda_fill_random(*want[i].p, HXQ_CUDA_F32, want[i].n, 100 + (uint64_t)i,
-                                  0.5f, NULL, err);
+        if (rc == HXQ_OK && want[i].is_float)
+            rc = hxq_cuda_fill_random(*want[i].p, HXQ_CUDA_F32, want[i].n, 100 + (uint64_t)i,
+                                      0.5f, NULL, err);
+    }
     const int32_t step[2] = {(int32_t)(ctx - 1), 17}; /* attend over the whole cache */
     if (rc == HXQ_OK)
         rc = hxq_cuda_stream_sync(NULL, err);
