@@ -30,7 +30,7 @@ PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
-MODULES := common io kmeans codec receipt infer pipeline
+MODULES := common io kmeans codec receipt tokenizer infer pipeline
 INCLUDES := $(addprefix -Ilib/,$(MODULES)) -Ikernels/cuda
 
 OPT     ?= -O2

@@ -1,4 +1,4 @@
-/* tok_int.h - private structures of the tokenizer (lib/infer/tok_*.c). */
+/* tok_int.h - private structures of the tokenizer (lib/tokenizer/tok_*.c). */
 #ifndef HXQ_TOK_INT_H
 #define HXQ_TOK_INT_H
 

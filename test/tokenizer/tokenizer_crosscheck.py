@@ -9,7 +9,7 @@ checks itself against test/fixtures/golden/tokenizer_golden.json, then
 compares ids on random strings drawn from letters, digits, marks, exotic
 whitespace (U+0085, U+180E, U+2028, U+3000 ...), emoji and added tokens.
 
-usage: python3 test/infer/tokenizer_crosscheck.py TOKENIZER_JSON [N [SEED]]
+usage: python3 test/tokenizer/tokenizer_crosscheck.py TOKENIZER_JSON [N [SEED]]
 (needs python3-regex; run from the repository root after `make`)
 """
 import json

@@ -1,6 +1,6 @@
 /*
  * hxq_tokenizer.h - Hugging Face tokenizer.json (byte-level BPE) and chat
- * templates, part of the infer module.
+ * templates: the tokenizer module's public header.
  *
  * Encoding follows HF `tokenizers` exactly for byte-level BPE models
  * (GPT-2 / GPT-NeoX / OLMoE family):
