@@ -155,7 +155,11 @@ $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
 
+# Debian's python3 (its apt packages: python3-numpy) runs the numpy reference
+PYTHON ?= /usr/bin/python3
+
 test: $(HXQ) $(TEST_BIN)
+	@$(PYTHON) test/reference/check_reference.py
 	@HXQ_BIN=$(HXQ) bash test/run_tests.sh $(TEST_BIN)
 
 test-san:
@@ -192,7 +196,7 @@ bench: $(HXQ) $(BENCH_BIN)
 
 deps:
 	@missing=""; for p in build-essential pkg-config libopenblas-dev libcjson-dev libzstd-dev \
-	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev; do \
+	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev python3-numpy; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y --no-install-recommends $$missing; else echo "deps: all present"; fi
