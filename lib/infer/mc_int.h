@@ -36,4 +36,13 @@ int mc_score(hxq_engine *e, const hxq_mc_request *r, double *ll, mc_scratch *s,
              hxq_error *err);
 void mc_scratch_free(mc_scratch *s);
 
+/* Tokens the choices of r feed in one pass, for the largest of the
+ * groups of `group` choices scored together (the last continuation token
+ * of each is never fed). */
+int64_t mc_group_tokens(const hxq_mc_request *r, int group);
+
+/* Choices scored in one pass at most (engine sequences), bounding the KV
+ * caches of an engine made for a set. */
+#define MC_MAX_SEQ 8
+
 #endif

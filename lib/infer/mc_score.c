@@ -1,5 +1,7 @@
 /* mc_score.c - log-likelihoods of a document's continuations: the context
- * runs once, every continuation is scored from its cache. */
+ * runs once on sequence 0, then the choices run together, each on its own
+ * copy of the context's cache, in one forward pass (as many at a time as
+ * the engine has sequences). */
 #include "infer_int.h"
 #include "mc_int.h"
 
@@ -64,30 +66,65 @@ static double tail_ll(const float *rows, int64_t V, const int32_t *cont, int64_t
     return s;
 }
 
+int64_t mc_group_tokens(const hxq_mc_request *r, int group)
+{
+    int64_t most = 0;
+    for (int c0 = 0; c0 < r->n_choices; c0 += group) {
+        int64_t t = 0;
+        for (int c = c0; c < c0 + group && c < r->n_choices; c++)
+            t += r->n_cont[c] > 1 ? r->n_cont[c] - 1 : 0;
+        most = t > most ? t : most;
+    }
+    return most;
+}
+
+/* Choices [c0, c0 + g) on sequences 0 .. g - 1, each a copy of the
+ * context on sequence 0, in one forward pass; adds their tails to ll. */
+static int score_group(hxq_engine *e, const hxq_mc_request *r, int c0, int g, float *rows,
+                       double *ll, hxq_error *err)
+{
+    int64_t V = e->m->vocab;
+    hxq_seq_part parts[HXQ_MC_MAX_CHOICES];
+    int np = 0;
+    if (c0 > 0)
+        HXQ_TRY(hxq_engine_seq_rewind(e, 0, r->n_ctx, err));
+    for (int j = 0; j < g; j++) {
+        int c = c0 + j;
+        if (r->n_cont[c] < 2)
+            continue;
+        if (j > 0)
+            HXQ_TRY(hxq_engine_seq_copy(e, 0, j, err));
+        hxq_seq_part p = {j, r->cont[c], r->n_cont[c] - 1, rows, 1};
+        parts[np++] = p;
+        rows += p.n * V;
+    }
+    if (np == 0)
+        return HXQ_OK;
+    HXQ_TRY(hxq_engine_forward_seqs(e, parts, np, err));
+    for (int i = 0; i < np; i++) {
+        int c = c0 + parts[i].seq;
+        ll[c] += tail_ll(parts[i].logits, V, r->cont[c], r->n_cont[c]);
+    }
+    return HXQ_OK;
+}
+
 int mc_score(hxq_engine *e, const hxq_mc_request *r, double *ll, mc_scratch *s,
              hxq_error *err)
 {
     int64_t V = e->m->vocab, longest = 0;
+    int group = hxq_engine_n_seq(e);
     HXQ_TRY(check_request(e, r, &longest, err));
-    HXQ_TRY(scratch_grow(s, V * (longest > 1 ? longest : 2), err));
-    float *last = s->logits, *rows = s->logits + V;
+    HXQ_TRY(scratch_grow(s, V * (1 + mc_group_tokens(r, group)), err));
+    float *last = s->logits;
     hxq_engine_reset(e);
     hxq_forward_out o = {last, 0, NULL, NULL};
     HXQ_TRY(hxq_engine_forward(e, r->ctx, r->n_ctx, &o, err));
     double first = infer_log_sum_exp(last, V, NULL);
-    for (int c = 0; c < r->n_choices; c++) {
-        int64_t n = r->n_cont[c];
-        if (n == 0) {
-            ll[c] = 0;
-            continue;
-        }
-        ll[c] = (double)last[r->cont[c][0]] - first;
-        if (n == 1)
-            continue;
-        hxq_forward_out oc = {rows, 1, NULL, NULL};
-        HXQ_TRY(hxq_engine_rewind(e, r->n_ctx, err));
-        HXQ_TRY(hxq_engine_forward(e, r->cont[c], n - 1, &oc, err));
-        ll[c] += tail_ll(rows, V, r->cont[c], n);
+    for (int c = 0; c < r->n_choices; c++)
+        ll[c] = r->n_cont[c] ? (double)last[r->cont[c][0]] - first : 0;
+    for (int c0 = 0; c0 < r->n_choices; c0 += group) {
+        int g = r->n_choices - c0 < group ? r->n_choices - c0 : group;
+        HXQ_TRY(score_group(e, r, c0, g, s->logits + V, ll, err));
     }
     return HXQ_OK;
 }
