@@ -125,7 +125,8 @@ static void check_model(const hxq_mc_set *s, const cJSON *g, const char *dir, hx
         const cJSON *lls = item(it, "loglikelihoods");
         ck_assert_int_eq(out->first[i + 1] - out->first[i], cJSON_GetArraySize(lls));
         for (int64_t c = out->first[i]; c < out->first[i + 1]; c++) {
-            double d = fabs(out->ll[c] - cJSON_GetArrayItem(lls, (int)(c - out->first[i]))->valuedouble);
+            const cJSON *want = cJSON_GetArrayItem(lls, (int)(c - out->first[i]));
+            double d = fabs(out->ll[c] - want->valuedouble);
             worst = d > worst ? d : worst;
         }
         int pred, pred_norm;
