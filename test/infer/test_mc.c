@@ -390,6 +390,15 @@ START_TEST(threads_and_cache_limits)
     ck_assert_int_eq(hxq_mc_eval(HXQ_FIXTURE_HELIX, &s, &o1, &a, &err), HXQ_OK);
     ck_assert_int_eq(hxq_mc_eval(HXQ_FIXTURE_HELIX, &s, &o2, &b, &err), HXQ_OK);
     ck_assert(memcmp(a.ll, b.ll, (size_t)a.first[a.n] * sizeof(double)) == 0);
+    /* the first two documents alone (3 and 4 choices: an engine of 4
+     * sequences and a smaller cache instead of 5) give the same bits */
+    hxq_mc_set two = s;
+    two.n = 2;
+    hxq_mc_scores part;
+    ck_assert_int_eq(hxq_mc_eval(HXQ_FIXTURE_HELIX, &two, &o2, &part, &err), HXQ_OK);
+    ck_assert_int_eq(part.first[2], 7);
+    ck_assert(memcmp(a.ll, part.ll, 7 * sizeof(double)) == 0);
+    hxq_mc_scores_free(&part);
     hxq_model m;
     hxq_engine *e;
     ck_assert_int_eq(hxq_model_load(HXQ_FIXTURE_HELIX, &m, &err), HXQ_OK);
