@@ -225,6 +225,7 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
         (rc = get_int(root, "decoder_sparse_step", &c.decoder_sparse_step, label, err)) < 0 ||
         (rc = get_list_len(root, "mlp_only_layers", &c.n_mlp_only_layers, label, err)) < 0 ||
         (rc = get_bool(root, "mlp_bias", &c.mlp_bias, label, err)) < 0 ||
+        (rc = get_num(root, "clip_qkv", &c.clip_qkv, label, err)) < 0 ||
         (rc = get_name(root, "hidden_act", c.hidden_act, sizeof(c.hidden_act), label, err)) < 0 ||
         (rc = get_num(root, "partial_rotary_factor", &c.partial_rotary_factor, label, err)) < 0 ||
         (rc = get_rope(root, &c, label, err)) < 0 ||

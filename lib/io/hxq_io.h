@@ -264,6 +264,7 @@ typedef struct hxq_config {
     int tie_word_embeddings;
     int attention_bias;
     int mlp_bias;
+    double clip_qkv;              /* OLMoE's q/k/v clamp; 0 if absent or null */
     char hidden_act[32];          /* "" if absent                          */
     double rms_norm_eps;          /* default 1e-5                         */
     int rms_norm_eps_set;         /* 1 when the file has it (else a family
