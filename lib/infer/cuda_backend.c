@@ -17,6 +17,10 @@ static int cuda_be_create(const hxq_model *m, const hxq_engine_opts *o, void **s
     (void)o;
     return hxq_err(err, HXQ_ERR_DEVICE, "hxq was built without CUDA");
 #else
+    if (o->n_seq > 1)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                       "the cuda backend runs one sequence (%d asked for); use the cpu "
+                       "device for several", o->n_seq);
     hxq_error why;
     int n = 0;
     why.msg[0] = '\0';
@@ -40,18 +44,13 @@ static void cuda_be_destroy(void *state)
     cuda_run_free(state);
 }
 
-static int cuda_be_forward(void *state, const int32_t *ids, int64_t n, int64_t pos,
-                           const hxq_forward_out *out, hxq_error *err)
+/* The engine gives this backend one sequence, so one part (n_seq == 1). */
+static int cuda_be_forward(void *state, const hxq_backend_batch *b, hxq_error *err)
 {
-    cuda_forward_out co = {NULL, 0, NULL, NULL};
-    if (out) {
-        co.logits = out->logits;
-        co.all_logits = out->all_logits;
-        co.hidden = out->hidden;
-        co.router_logits = out->router_logits;
-    }
-    return cuda_run_forward(state, ids, n, pos, out ? &co : NULL, err);
+    const hxq_seq_part *p = &b->parts[0];
+    cuda_forward_out co = {p->logits, p->all_logits, b->hidden, b->router_logits};
+    return cuda_run_forward(state, p->ids, p->n, b->pos[0], &co, err);
 }
 
 const hxq_backend infer_backend_cuda = {"cuda", cuda_be_create, cuda_be_destroy,
-                                        cuda_be_forward};
+                                        cuda_be_forward, NULL};

@@ -14,7 +14,9 @@ struct hxq_engine {
     const hxq_backend *be;
     void *state;
     hxq_engine_opts o;
-    int64_t pos;
+    int64_t *pos;              /* [n_seq] tokens cached per sequence        */
+    hxq_seq_part *bparts;      /* [n_seq] scratch: one backend call's parts  */
+    int64_t *bpos;             /* [n_seq] their positions                    */
 };
 
 /* The backend for a device: the one place a device is chosen. */
