@@ -160,7 +160,7 @@ PYTHON ?= /usr/bin/python3
 
 test: $(HXQ) $(TEST_BIN)
 	@$(PYTHON) test/reference/check_reference.py
-	@HXQ_BIN=$(HXQ) bash test/run_tests.sh $(TEST_BIN)
+	@HXQ_BIN=$(HXQ) PYTHON=$(PYTHON) bash test/run_tests.sh $(TEST_BIN)
 
 test-san:
 	$(MAKE) SAN=1 test

@@ -88,13 +88,11 @@ static int load(hxq_server *s, const char *dir, hxq_error *err)
 {
     HXQ_TRY(hxq_model_load(dir, &s->model, err));
     HXQ_TRY(hxq_tokenizer_load(dir, &s->tok, err));
-    if (s->o.parallel > 1)
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "parallel %d: this engine runs one sequence "
-                       "(use --parallel 1)", s->o.parallel);
     hxq_engine_opts eo = hxq_engine_opts_default();
     eo.device = s->o.device;
     eo.threads = s->o.threads;
     eo.max_ctx = s->o.ctx;
+    eo.n_seq = s->o.parallel; /* one sequence per slot */
     HXQ_TRY(hxq_engine_create(&s->model, &eo, &s->engine, err));
     s->max_ctx = hxq_engine_max_ctx(s->engine);
     s->n_slots = s->o.parallel;

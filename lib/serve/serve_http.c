@@ -24,6 +24,7 @@
 #define HTTP_THREADS 2
 #define HTTP_MEMORY_LIMIT (64 * 1024) /* per connection: request headers      */
 #define STREAM_BLOCK (16 * 1024)
+#define DRAIN_FACTOR 16 /* bodies up to 16 x the limit are read to answer 413 */
 
 typedef enum {
     ROUTE_NONE = 0,
@@ -267,6 +268,12 @@ static enum MHD_Result finish_job(serve_req *r, struct MHD_Connection *c)
     return respond(r, c, 200, &b, "application/json");
 }
 
+static enum MHD_Result too_large(serve_req *r, struct MHD_Connection *c)
+{
+    return fail(r, c, 413, "invalid_request_error", "request_too_large",
+                "the request body is larger than the limit of %zu bytes", r->s->o.max_body);
+}
+
 /* ---- routing ---------------------------------------------------------------------- */
 
 static route route_of(const char *path)
@@ -343,11 +350,13 @@ static enum MHD_Result begin(serve_req *r, struct MHD_Connection *c, const char 
                                                   MHD_HTTP_HEADER_CONTENT_TYPE)))
         return fail(r, c, 415, "invalid_request_error", "unsupported_media_type",
                     "the request body must be JSON (Content-Type: application/json)");
+    /* a body somewhat over the limit is read and dropped, so the client
+     * (still sending) gets the 413 instead of a reset connection; a far
+     * larger one is refused at once and the connection closed */
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
-    if (cl && strtoull(cl, NULL, 10) > s->o.max_body)
-        return fail(r, c, 413, "invalid_request_error", "request_too_large",
-                    "the request body has %.20s bytes; the limit is %zu", cl, s->o.max_body);
+    if (cl && strtoull(cl, NULL, 10) > DRAIN_FACTOR * s->o.max_body)
+        return too_large(r, c);
     return MHD_YES;
 }
 
@@ -392,9 +401,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->discarded || r->body.n + n > s->o.max_body) {
-            r->discarded += n; /* chunked: the size was not announced */
+            r->discarded += r->body.n + n;
             serve_buf_free(&r->body);
-            return r->discarded > 4 * s->o.max_body ? MHD_NO : MHD_YES;
+            return r->discarded > DRAIN_FACTOR * s->o.max_body ? MHD_NO : MHD_YES;
         }
         serve_buf_put(&r->body, upload, n);
         return r->body.failed ? MHD_NO : MHD_YES;
@@ -405,8 +414,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     r->conn->receiving = 0; /* the request is in: generation time does not count */
     pthread_mutex_unlock(&s->lock);
     if (r->discarded)
-        return fail(r, c, 413, "invalid_request_error", "request_too_large",
-                    "the request body is larger than the limit of %zu bytes", s->o.max_body);
+        return too_large(r, c);
     return start_job(r, c);
 }
 
@@ -438,7 +446,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
         serve_job_release(s, j);
     }
     pthread_mutex_unlock(&s->lock);
-    serve_log(s, "%s \"%s %s\" %d %.3f s%s%s", r->peer, r->method, r->path, r->status,
+    char status[8] = "-";
+    if (r->status)
+        snprintf(status, sizeof(status), "%d", r->status);
+    serve_log(s, "%s \"%s %s\" %s %.3f s%s%s", r->peer, r->method, r->path, status,
               hxq_now() - r->t0, tokens,
               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection cut)");
     serve_buf_free(&r->body);

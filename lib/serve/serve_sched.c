@@ -45,6 +45,7 @@ struct serve_sched {
     int *seqs;
     int32_t *ids;
     float **logits;
+    hxq_seq_part *parts;
 };
 
 /* ---- the engine calls (one place to adapt to the engine's API) ---------- */
@@ -52,27 +53,22 @@ struct serve_sched {
 static int engine_prefill(hxq_server *s, int seq, const int32_t *ids, int64_t n,
                           float *logits, hxq_error *err)
 {
-    (void)seq; /* single-sequence engine: --parallel 1 */
-    hxq_forward_out out = {logits, 0, NULL, NULL};
-    return hxq_engine_forward(s->engine, ids, n, logits ? &out : NULL, err);
+    hxq_seq_part p = {seq, ids, n, logits, 0};
+    return hxq_engine_forward_seqs(s->engine, &p, 1, err);
 }
 
-static int engine_step(hxq_server *s, const int *seqs, const int32_t *ids, float **logits,
-                       int n, hxq_error *err)
+static int engine_step(hxq_server *s, serve_sched *sc, int n, hxq_error *err)
 {
-    (void)seqs;
-    int rc = HXQ_OK;
-    for (int i = 0; i < n && rc == HXQ_OK; i++) {
-        hxq_forward_out out = {logits[i], 0, NULL, NULL};
-        rc = hxq_engine_forward(s->engine, ids + i, 1, &out, err);
+    for (int i = 0; i < n; i++) {
+        hxq_seq_part p = {sc->seqs[i], &sc->ids[i], 1, sc->logits[i], 0};
+        sc->parts[i] = p;
     }
-    return rc;
+    return hxq_engine_forward_seqs(s->engine, sc->parts, n, err);
 }
 
-static void engine_clear(hxq_server *s, int seq)
+static int engine_clear(hxq_server *s, int seq, hxq_error *err)
 {
-    (void)seq;
-    hxq_engine_reset(s->engine);
+    return hxq_engine_seq_rewind(s->engine, seq, 0, err);
 }
 
 /* ---- slots ------------------------------------------------------------------ */
@@ -89,7 +85,8 @@ int serve_sched_create(hxq_server *s, serve_sched **out, hxq_error *err)
     sc->seqs = calloc((size_t)sc->n, sizeof(int));
     sc->ids = calloc((size_t)sc->n, sizeof(int32_t));
     sc->logits = calloc((size_t)sc->n, sizeof(float *));
-    int rc = sc->slots && sc->resume && sc->seqs && sc->ids && sc->logits
+    sc->parts = calloc((size_t)sc->n, sizeof(hxq_seq_part));
+    int rc = sc->slots && sc->resume && sc->seqs && sc->ids && sc->logits && sc->parts
                  ? HXQ_OK : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     for (int i = 0; rc == HXQ_OK && i < sc->n; i++) {
         serve_slot *sl = &sc->slots[i];
@@ -123,6 +120,7 @@ void serve_sched_free(serve_sched *sc)
     free(sc->seqs);
     free(sc->ids);
     free(sc->logits);
+    free(sc->parts);
     free(sc);
 }
 
@@ -298,8 +296,8 @@ static void prefill(hxq_server *s, serve_sched *sc)
     serve_job *j = sl->job;
     hxq_error err = {0};
     if (sl->fed == 0) {
-        engine_clear(s, seq);
-        if (hxq_sampler_init(&sl->sampler, &j->so, s->model.vocab, &err) < 0) {
+        if (engine_clear(s, seq, &err) < 0 ||
+            hxq_sampler_init(&sl->sampler, &j->so, s->model.vocab, &err) < 0) {
             slot_fail(sl, 500, "server_error", &err);
             return;
         }
@@ -335,7 +333,7 @@ static void decode(hxq_server *s, serve_sched *sc)
     if (n == 0)
         return;
     hxq_error err = {0};
-    if (engine_step(s, sc->seqs, sc->ids, sc->logits, n, &err) < 0) {
+    if (engine_step(s, sc, n, &err) < 0) {
         for (int k = 0; k < n; k++)
             slot_fail(&sc->slots[sc->seqs[k]], 500, "server_error", &err);
         return;
