@@ -4,7 +4,9 @@
 # PARALLEL clients, so the queue never runs dry; greedy completions of
 # TOKENS tokens), on tiny-olmoe and, with FULL=1, on the 4-layer
 # full-width synthetic OLMoE (`hxq synth --layers 4`, 3.77 GB, deleted at
-# the end). "cpu use" is the server's CPU seconds per wall second.
+# the end). "cpu use" is the server's CPU seconds per wall second (below
+# THREADS: other processes had part of the machine), "tok/cpu-s" its
+# completion tokens per CPU second, which that sharing does not change.
 #
 # Environment: HXQ (build/hxq), THREADS (2), TOKENS (64), REQUESTS (per
 # client; 8, FULL: 2), FULL (0), BENCH_DIR (a temporary folder).
@@ -26,7 +28,8 @@ cpu_s() { # user + system seconds of a process
 }
 
 bench() { # name model parallel requests-per-client
-    local name=$1 model=$2 par=$3 reqs=$4 log="$BENCH_DIR/serve.log" pid port c0 t0 out
+    local name=$1 model=$2 par=$3 reqs=$4 log="$BENCH_DIR/serve-$1-$3.log" pid port c0 t0 out
+    rm -f "$log"
     "$HXQ" serve "$model" --port 0 --parallel "$par" --threads "$THREADS" --ctx 1024 \
         2> "$log" & pid=$!
     for _ in $(seq 600); do
@@ -44,13 +47,13 @@ bench() { # name model parallel requests-per-client
     wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     kill -TERM "$pid"; wait "$pid"
     awk -v n="$name" -v p="$par" -v cpu="$cpu" -v wall="$wall" '{
-        printf "%-12s %8d %8d %9.2f %10.1f %9.3f %9.3f %8.2f\n", n, p, $2, $6, $10, $12, $14,
-               cpu / wall }' <<<"$out"
+        printf "%-12s %8d %8d %9.2f %10.1f %9.3f %9.3f %8.2f %10.1f\n", n, p, $2, $6, $10, $12,
+               $14, cpu / wall, $8 / cpu }' <<<"$out"
 }
 
 echo "threads $THREADS, $TOKENS tokens per request, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %8s %8s %9s %10s %9s %9s %8s\n' model parallel requests "req/s" "tok/s" \
-    "p50 s" "p90 s" "cpu use"
+printf '%-12s %8s %8s %9s %10s %9s %9s %8s %10s\n' model parallel requests "req/s" "tok/s" \
+    "p50 s" "p90 s" "cpu use" "tok/cpu-s"
 for p in 1 4 8; do bench tiny-olmoe models/tiny-olmoe "$p" "${REQUESTS:-8}"; done
 if [ "$FULL" = 1 ]; then
     [ -f "$BENCH_DIR/full/config.json" ] ||

@@ -69,23 +69,38 @@ static void usage(serve_buf *b, const serve_result *r)
                      (long long)(r->prompt_tokens + r->completion_tokens));
 }
 
-void serve_json_response(serve_buf *b, const serve_result *r, const char *text, size_t len)
+/* ,"choices":[{"index":0,  ...  "logprobs":null,"finish_reason":F}] around
+ * the choice's own fields. */
+static void choice_open(serve_buf *b)
 {
-    int chat = r->kind == SERVE_CHAT;
-    head(b, r, chat ? "chat.completion" : "text_completion");
     serve_buf_puts(b, ",\"choices\":[{\"index\":0,");
-    if (chat) {
-        serve_buf_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
-        serve_buf_json_str(b, text, len);
-        serve_buf_puts(b, "},");
-    } else {
-        serve_buf_puts(b, "\"text\":");
-        serve_buf_json_str(b, text, len);
-        serve_buf_puts(b, ",");
-    }
+}
+
+static void choice_close(serve_buf *b, const serve_result *r)
+{
     serve_buf_puts(b, "\"logprobs\":null,\"finish_reason\":");
     str_or_null(b, r->finish);
-    serve_buf_puts(b, "}],");
+    serve_buf_puts(b, "}]");
+}
+
+/* "message":{"role":"assistant","content":TEXT} for chat, "text":TEXT else. */
+static void choice_text(serve_buf *b, const serve_result *r, const char *text, size_t len)
+{
+    if (r->kind == SERVE_CHAT)
+        serve_buf_puts(b, "\"message\":{\"role\":\"assistant\",\"content\":");
+    else
+        serve_buf_puts(b, "\"text\":");
+    serve_buf_json_str(b, text, len);
+    serve_buf_puts(b, r->kind == SERVE_CHAT ? "}," : ",");
+}
+
+void serve_json_response(serve_buf *b, const serve_result *r, const char *text, size_t len)
+{
+    head(b, r, r->kind == SERVE_CHAT ? "chat.completion" : "text_completion");
+    choice_open(b);
+    choice_text(b, r, text, len);
+    choice_close(b, r);
+    serve_buf_puts(b, ",");
     usage(b, r);
     serve_buf_puts(b, "}\n");
 }
@@ -96,24 +111,20 @@ void serve_sse_chunk(serve_buf *b, const serve_result *r, int first, const char 
     int chat = r->kind == SERVE_CHAT;
     serve_buf_puts(b, "data: ");
     head(b, r, chat ? "chat.completion.chunk" : "text_completion");
-    serve_buf_puts(b, ",\"choices\":[{\"index\":0,");
-    if (chat) {
-        serve_buf_puts(b, "\"delta\":{");
-        if (first)
-            serve_buf_puts(b, "\"role\":\"assistant\",\"content\":\"\"");
-        else if (len || !r->finish) {
-            serve_buf_puts(b, "\"content\":");
-            serve_buf_json_str(b, text, len);
-        }
-        serve_buf_puts(b, "},");
-    } else {
-        serve_buf_puts(b, "\"text\":");
+    choice_open(b);
+    if (!chat)
+        choice_text(b, r, text, len);
+    else if (first)
+        serve_buf_puts(b, "\"delta\":{\"role\":\"assistant\",\"content\":\"\"},");
+    else if (!len && r->finish)
+        serve_buf_puts(b, "\"delta\":{},");
+    else {
+        serve_buf_puts(b, "\"delta\":{\"content\":");
         serve_buf_json_str(b, text, len);
-        serve_buf_puts(b, ",");
+        serve_buf_puts(b, "},");
     }
-    serve_buf_puts(b, "\"logprobs\":null,\"finish_reason\":");
-    str_or_null(b, r->finish);
-    serve_buf_puts(b, "}]}\n\n");
+    choice_close(b, r);
+    serve_buf_puts(b, "}\n\n");
 }
 
 void serve_sse_usage(serve_buf *b, const serve_result *r)

@@ -352,16 +352,17 @@ static void hand_over(hxq_server *s, serve_sched *sc)
         if (sl->state == SLOT_FREE)
             continue;
         serve_job *j = sl->job;
-        if (sl->out.failed)
-            slot_fail(sl, 500, "server_error", NULL);
         if (sl->out.n)
             serve_buf_put(&j->pending, sl->out.p, sl->out.n);
         sl->out.n = 0;
+        if ((sl->out.failed || j->pending.failed) && !sl->fail.status) {
+            hxq_error oom;
+            hxq_err(&oom, HXQ_ERR_NOMEM, "out of memory");
+            slot_fail(sl, 500, "server_error", &oom);
+        }
         j->n_generated = sl->n_gen;
         if (sl->finish) {
-            int failed = sl->fail.status != 0 || j->pending.failed;
-            if (j->pending.failed && !sl->fail.status)
-                serve_fail(&sl->fail, 500, "server_error", NULL, NULL, "out of memory");
+            int failed = sl->fail.status != 0;
             if (!failed)
                 j->finish = sl->finish;
             serve_job_end(j, failed ? &sl->fail : NULL, sc->resume, &sc->n_resume);

@@ -221,6 +221,15 @@ def case_stream():
     check(text == whole["choices"][0]["text"], "streamed completion equals the plain answer")
 
 
+def completion(body, streamed):
+    """Text and finish_reason of a completion, streamed or not."""
+    if streamed:
+        text, finish, _ = stream_text(stream("/v1/completions", dict(body, stream=True))[2], False)
+        return text, finish
+    c = post("/v1/completions", body)[2]["choices"][0]
+    return c["text"], c["finish_reason"]
+
+
 def case_stop():
     base = {"prompt": "First Citizen:", "max_tokens": 48, "temperature": 0}
     full = post("/v1/completions", base)[2]["choices"][0]["text"]
@@ -228,26 +237,14 @@ def case_stop():
     stop = full[17:22]                     # spans several tokens, somewhere in the middle
     want = full[:full.find(stop)]
     for streamed in (False, True):
-        body = dict(base, stop=[stop, "\u00e9\u00e9\u00e9"])
-        if streamed:
-            text, finish, _ = stream_text(stream("/v1/completions", dict(body, stream=True))[2],
-                                          False)
-        else:
-            c = post("/v1/completions", body)[2]["choices"][0]
-            text, finish = c["text"], c["finish_reason"]
+        text, finish = completion(dict(base, stop=[stop, "\u00e9\u00e9\u00e9"]), streamed)
         check(text == want, "stop %r (stream %d): %r, want %r" % (stop, streamed, text, want))
         check(finish == "stop", "stop string: finish_reason %r" % finish)
     # a stop string whose beginning appears but which never completes: the
     # held-back text comes out at the end, nothing lost
     never = full[17:20] + "\u00e9QQ"
     for streamed in (False, True):
-        body = dict(base, stop=never)
-        if streamed:
-            text, finish, _ = stream_text(stream("/v1/completions", dict(body, stream=True))[2],
-                                          False)
-        else:
-            c = post("/v1/completions", body)[2]["choices"][0]
-            text, finish = c["text"], c["finish_reason"]
+        text, finish = completion(dict(base, stop=never), streamed)
         check(text == full and finish == "length", "unmatched stop (stream %d): %r" %
               (streamed, text))
 
