@@ -145,8 +145,9 @@ static int prompt_ids(hxq_server *s, serve_request *r, serve_job *j, serve_error
     }
     if (rc == HXQ_ERR_NOMEM)
         return serve_fail(e, 500, "server_error", NULL, NULL, "%s", err.msg);
-    if (rc == HXQ_ERR_UNSUPPORTED)
-        return serve_bad(e, param, "%s; /v1/completions takes a raw prompt", err.msg);
+    if (rc == HXQ_ERR_UNSUPPORTED) /* err.msg names the server's files: not for the client */
+        return serve_bad(e, param, "this model has no chat template hxq can render; send a "
+                         "formatted prompt to /v1/completions");
     if (rc < 0)
         return serve_bad(e, param, "%s", err.msg);
     if (j->n_prompt >= s->max_ctx)

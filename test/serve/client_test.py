@@ -448,7 +448,9 @@ def case_disconnect():
     s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
               b"Authorization: Bearer " + ARGS.key.encode() + b"\r\nContent-Length: "
               + str(len(payload)).encode() + b"\r\n\r\n" + payload)
-    time.sleep(0.05)
+    until = time.time() + 10                 # leave once it is generating
+    while health()["slots_busy"] == 0 and time.time() < until:
+        time.sleep(0.002)
     s.close()
     check(wait_idle(5), "a plain request's slot frees when its client leaves")
     time.sleep(0.2)
@@ -505,6 +507,49 @@ def case_timeout():
     check(conn.sock.recv(1) == b"", "an idle keep-alive connection is closed")
     conn.close()
     print("timeout: idle %.2f s, slow loris %.2f s" % (idle, slow), flush=True)
+
+
+def case_notemplate():
+    """A model without a chat template: chat is a 400, completions work."""
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="hxq-test-serve-")
+    try:
+        model = os.path.join(tmp, "plain")
+        shutil.copytree(ARGS.model, model)
+        cfg = os.path.join(model, "tokenizer_config.json")
+        with open(cfg) as f:
+            d = json.load(f)
+        d.pop("chat_template", None)
+        with open(cfg, "w") as f:
+            json.dump(d, f)
+        log = open(os.path.join(tmp, "log"), "w+")
+        srv = subprocess.Popen([ARGS.hxq, "serve", model, "--port", "0", "--threads", "1"],
+                               stderr=log)
+        port = None
+        for _ in range(600):
+            log.seek(0)
+            m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log.read())
+            if m:
+                port = int(m.group(1))
+                break
+            time.sleep(0.05)
+        saved = (ARGS.port, ARGS.key)
+        ARGS.port, ARGS.key = port, ""
+        try:
+            st, _, b = post("/v1/chat/completions", {"messages": [{"role": "user",
+                                                                   "content": "hi"}]})
+            check(st == 400, "chat without a template: %d" % st)
+            is_openai_error(b, st, param="messages", words="no chat template")
+            check(tmp not in json.dumps(b), "the error does not name server paths")
+            st, _, b = post("/v1/completions", {"prompt": "hi", "max_tokens": 3})
+            check(st == 200 and b["model"] == "plain", "completions without a template")
+        finally:
+            ARGS.port, ARGS.key = saved
+            srv.send_signal(signal.SIGTERM)
+            check(srv.wait(timeout=60) == 0, "the second server exits 0")
+    finally:
+        shutil.rmtree(tmp)
 
 
 def rss_kib(pid):

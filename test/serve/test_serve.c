@@ -96,6 +96,8 @@ START_TEST(killed_clients_free_their_slot) { client("disconnect"); }
 END_TEST
 START_TEST(slow_and_idle_connections_time_out) { client("timeout"); }
 END_TEST
+START_TEST(model_without_chat_template) { client("notemplate"); }
+END_TEST
 
 START_TEST(no_memory_growth)
 {
@@ -175,6 +177,7 @@ static Suite *serve_suite(void)
     tcase_add_test(tc, bad_requests);
     tcase_add_test(tc, killed_clients_free_their_slot);
     tcase_add_test(tc, slow_and_idle_connections_time_out);
+    tcase_add_test(tc, model_without_chat_template);
     tcase_add_test(tc, no_memory_growth);
     tcase_add_test(tc, command_errors);
     tcase_add_test(tc, clean_shutdown);
