@@ -28,27 +28,27 @@ cpu_s() { # user + system seconds of a process
 }
 
 bench() { # name model parallel requests-per-client
-    local name=$1 model=$2 par=$3 reqs=$4 log="$BENCH_DIR/serve-$1-$3.log" pid port c0 t0 out
+    local name=$1 model=$2 par=$3 reqs=$4 log="$BENCH_DIR/serve-$1-$3.log" pid port c0 out
     rm -f "$log"
     "$HXQ" serve "$model" --port 0 --parallel "$par" --threads "$THREADS" --ctx 1024 \
         2> "$log" & pid=$!
     for _ in $(seq 600); do
-        port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log")
+        port=$(sed -n 's/.*listening on http:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$log" 2>/dev/null || true)
         [ -n "$port" ] && break
         kill -0 "$pid" 2>/dev/null || { cat "$log"; exit 1; }
         sleep 0.1
     done
     # one request first: page in the weights
     "$PYTHON" bench/serve_load.py "$port" 1 1 8 > /dev/null
-    c0=$(cpu_s "$pid"); t0=$(date +%s.%N)
+    c0=$(cpu_s "$pid")
     out=$("$PYTHON" bench/serve_load.py "$port" $((2 * par)) "$reqs" "$TOKENS")
-    local cpu wall
+    local cpu
     cpu=$(awk -v a="$c0" -v b="$(cpu_s "$pid")" 'BEGIN { print b - a }')
-    wall=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
     kill -TERM "$pid"; wait "$pid"
-    awk -v n="$name" -v p="$par" -v cpu="$cpu" -v wall="$wall" '{
+    # fields: requests N wall W req_s R tokens T tok_s S p50 A p90 B
+    awk -v n="$name" -v p="$par" -v cpu="$cpu" '{
         printf "%-12s %8d %8d %9.2f %10.1f %9.3f %9.3f %8.2f %10.1f\n", n, p, $2, $6, $10, $12,
-               $14, cpu / wall, $8 / cpu }' <<<"$out"
+               $14, cpu / $4, $8 / cpu }' <<<"$out"
 }
 
 echo "threads $THREADS, $TOKENS tokens per request, load average $(cut -d' ' -f1-3 /proc/loadavg)"
