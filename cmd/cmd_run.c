@@ -13,10 +13,11 @@
 
 static const char usage[] =
     "usage: hxq run MODEL [--prompt TEXT | --chat TEXT [--system S]] [options]\n\n"
-    "Generates text with an OLMoE model folder (dense or HXQ). --prompt feeds the text\n"
-    "as is (no BOS unless the tokenizer asks for one); --chat wraps it in the model's\n"
-    "chat template. With neither, a terminal gets an interactive conversation and a\n"
-    "pipe is read whole as the prompt.\n\n"
+    "Generates text with a model folder, dense or HXQ (model_type llama, mistral, qwen2,\n"
+    "qwen3, mixtral, qwen3_moe or olmoe). --prompt feeds the text as is (no BOS unless\n"
+    "the tokenizer asks for one); --chat wraps it in the model's chat template. With\n"
+    "neither, a terminal gets an interactive conversation and a pipe is read whole as\n"
+    "the prompt.\n\n"
     "options:\n"
     "  -n, --max-tokens N   tokens to generate (default 128); stops at eos\n"
     "  --temp T             temperature, 0 = greedy (default 0)\n"

@@ -11,8 +11,9 @@
 
 static const char usage[] =
     "usage: hxq serve MODEL [options]\n\n"
-    "Serves an OLMoE model folder (dense or HXQ) over HTTP with OpenAI's API:\n"
-    "POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health\n"
+    "Serves a model folder (any family hxq run takes, dense or HXQ) over HTTP with\n"
+    "OpenAI's API: POST /v1/chat/completions, POST /v1/completions, GET /v1/models,\n"
+    "GET /health\n"
     "(docs/SERVE.md). Runs until SIGINT or SIGTERM; logs one line per request on stderr.\n\n"
     "options:\n"
     "  --host ADDR          address to bind (default 127.0.0.1: this machine only)\n"

@@ -19,7 +19,7 @@ static const struct hxq_cmd commands[] = {
     {"serve", cmd_serve, "serve a model over HTTP with OpenAI's API (chat, completions, streams)"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
-    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
+    {"synth", cmd_synth, "write a synthetic checkpoint (OLMoE, or --arch FAMILY) for benchmarks and tests"},
 };
 
 static void print_help(FILE *f)
