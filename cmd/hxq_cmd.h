@@ -30,6 +30,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* hxq eval --task (cmd_eval_mc.c): multiple-choice accuracy; cmd_eval()
  * hands over when argv holds --task. Its usage text: */

@@ -12,7 +12,8 @@ struct cpu_state {
     int nthreads;
     int64_t max_ctx, max_batch;
     int n_seq;
-    float *kc, *vc;            /* [n_layers, n_seq, max_ctx, H] after norm + RoPE */
+    int64_t qw, kw;            /* query width heads x hd, kv width kv_heads x hd */
+    float *kc, *vc;            /* [n_layers, n_seq, max_ctx, kw] after norm + RoPE */
     /* the current call: its parts, and per token its position (B) */
     const hxq_backend_batch *batch;
     int64_t *first;            /* [n_seq] each part's first token            */
@@ -22,7 +23,9 @@ struct cpu_state {
                                   token, so each token's result is that of a
                                   lone decode                               */
     float *rope_cos, *rope_sin; /* [max_ctx, head_dim / 2]                   */
-    float *x, *a, *q, *k, *v, *att, *tmp; /* [B, H]                          */
+    float *x, *a, *tmp;        /* [B, H]                                    */
+    float *q, *att;            /* [B, qw]                                   */
+    float *k, *v;              /* [B, kw]                                   */
     float *rl;                 /* router logits [B, E]                      */
     int32_t *sel;              /* chosen experts [B, top_k]                 */
     float *selw;               /* their weights [B, top_k]                  */
@@ -45,9 +48,12 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
 void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
                 int64_t ldy);
 
-/* Sequence seq's key and value cache of layer l: [max_ctx, H] each. */
+/* Sequence seq's key and value cache of layer l: [max_ctx, kw] each. */
 float *cpu_kcache(const cpu_state *s, int64_t l, int seq);
 float *cpu_vcache(const cpu_state *s, int64_t l, int seq);
+
+/* y[n, w] += bias[w] for each row; bias NULL: nothing. */
+void cpu_add_bias(float *y, const float *bias, int64_t n, int64_t w);
 
 /* out[n, h] = rmsnorm of each row of x with weight w (out may be x). */
 void cpu_rmsnorm(const float *x, const float *w, int64_t n, int64_t h, double eps,
@@ -56,11 +62,12 @@ void cpu_rmsnorm(const float *x, const float *w, int64_t n, int64_t h, double ep
 /* Attention of layer l for the n tokens of the current batch (s->batch,
  * each part at its sequence's positions): a holds the normed input [n, H];
  * fills the caches and writes the concatenated heads (before o_proj) to
- * out [n, H]. */
+ * out [n, qw]. */
 void cpu_attention(cpu_state *s, int64_t l, const float *a, int64_t n, float *out);
 
-/* MoE block of layer l: m [n, H] normed input; adds the expert mix into x
- * [n, H]; router logits (before softmax) to router [n, E] when not NULL. */
+/* MLP of layer l: m [n, H] normed input; adds the expert mix (a dense
+ * model: its one MLP) into x [n, H]; MoE router logits (before softmax) to
+ * router [n, E] when not NULL. */
 void cpu_moe(cpu_state *s, int64_t l, const float *m, int64_t n, float *x, float *router);
 
 #endif

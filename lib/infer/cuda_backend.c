@@ -4,8 +4,33 @@
 #include "cuda_int.h"
 #include "infer_int.h"
 
+#include <string.h>
+
 #ifdef HXQ_HAVE_CUDA
 #include "hxq_cuda.h"
+#endif
+
+#ifdef HXQ_HAVE_CUDA
+/* What the CUDA kernels implement: the OLMoE block (q/k norm over the
+ * projection, no biases, full attention, default RoPE, softmax router and
+ * experts). NULL when m is such a model, else what differs. */
+static const char *cuda_unsupported(const hxq_model *m)
+{
+    if (!m->moe)
+        return "a dense MLP";
+    if (m->qk_norm != HXQ_QK_NORM_FULL)
+        return "its q/k norm";
+    for (int64_t l = 0; l < m->n_layers; l++) {
+        const hxq_layer *L = &m->layers[l];
+        if (L->bq || L->bk || L->bv || L->bo)
+            return "attention biases";
+        if (L->window)
+            return "a sliding window";
+    }
+    if (m->cfg.rope_type[0] && strcmp(m->cfg.rope_type, "default"))
+        return "rope scaling";
+    return NULL;
+}
 #endif
 
 static int cuda_be_create(const hxq_model *m, const hxq_engine_opts *o, void **state,
@@ -21,6 +46,11 @@ static int cuda_be_create(const hxq_model *m, const hxq_engine_opts *o, void **s
         return hxq_err(err, HXQ_ERR_UNSUPPORTED,
                        "the cuda backend runs one sequence (%d asked for); use the cpu "
                        "device for several", o->n_seq);
+    const char *what = cuda_unsupported(m);
+    if (what)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                       "cuda backend: architecture %s (%s) not supported yet; use the cpu "
+                       "device", m->arch, what);
     hxq_error why;
     int n = 0;
     why.msg[0] = '\0';

@@ -1,5 +1,6 @@
-/* forward.c - the CPU backend: state allocation and the OLMoE forward
- * pass over a batch of tokens (../shared/reference/olmoe.md). */
+/* forward.c - the CPU backend: state allocation and the decoder forward
+ * pass over a batch of tokens (the block described by hxq_model's fields:
+ * docs/ENGINE.md). */
 #include "cpu_int.h"
 
 #include <cblas.h>
@@ -55,13 +56,12 @@ static float *fbuf(int64_t a, int64_t b)
     return hxq_mul_i64(a, b, &n) < 0 ? NULL : hxq_calloc_array(n, sizeof(float));
 }
 
+/* cos / sin of position x inv_freq, in float32 as transformers. */
 static void rope_tables(cpu_state *s)
 {
     int64_t half = s->m->head_dim / 2;
-    float theta = (float)s->m->cfg.rope_theta, dim = (float)s->m->head_dim;
     for (int64_t i = 0; i < half; i++) {
-        /* as transformers: inv_freq and angles in float32 */
-        float inv = 1.0f / powf(theta, (float)(2 * i) / dim);
+        float inv = s->m->rope_inv_freq[i];
         for (int64_t p = 0; p < s->max_ctx; p++) {
             float ang = (float)p * inv;
             s->rope_cos[p * half + i] = cosf(ang);
@@ -88,20 +88,23 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     }
     s->nthreads = hxq_pool_threads(s->pool);
     int64_t H = m->hidden, B = s->max_batch, NI = m->inter, E = m->n_experts, K = m->top_k;
+    s->qw = m->n_heads * m->head_dim;
+    s->kw = m->n_kv_heads * m->head_dim;
     int64_t LC;
     int bad = hxq_mul_i64(m->n_layers * s->n_seq, s->max_ctx, &LC) < 0;
     int64_t maxcols = H > NI ? H : NI;
+    maxcols = maxcols > s->qw ? maxcols : s->qw;
     if (!bad) {
-        s->kc = fbuf(LC, H);
-        s->vc = fbuf(LC, H);
+        s->kc = fbuf(LC, s->kw);
+        s->vc = fbuf(LC, s->kw);
         s->rope_cos = fbuf(s->max_ctx, m->head_dim / 2);
         s->rope_sin = fbuf(s->max_ctx, m->head_dim / 2);
         s->x = fbuf(B, H);
         s->a = fbuf(B, H);
-        s->q = fbuf(B, H);
-        s->k = fbuf(B, H);
-        s->v = fbuf(B, H);
-        s->att = fbuf(B, H);
+        s->q = fbuf(B, s->qw);
+        s->k = fbuf(B, s->kw);
+        s->v = fbuf(B, s->kw);
+        s->att = fbuf(B, s->qw);
         s->tmp = fbuf(B, H);
         s->rl = fbuf(B, E);
         s->selw = fbuf(B, K);
@@ -141,18 +144,27 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
 
 float *cpu_kcache(const cpu_state *s, int64_t l, int seq)
 {
-    return s->kc + (l * s->n_seq + seq) * s->max_ctx * s->m->hidden;
+    return s->kc + (l * s->n_seq + seq) * s->max_ctx * s->kw;
 }
 
 float *cpu_vcache(const cpu_state *s, int64_t l, int seq)
 {
-    return s->vc + (l * s->n_seq + seq) * s->max_ctx * s->m->hidden;
+    return s->vc + (l * s->n_seq + seq) * s->max_ctx * s->kw;
+}
+
+void cpu_add_bias(float *y, const float *bias, int64_t n, int64_t w)
+{
+    if (!bias)
+        return;
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t i = 0; i < w; i++)
+            y[t * w + i] += bias[i];
 }
 
 static void cpu_seq_copy(void *state, int src, int dst, int64_t n)
 {
     cpu_state *s = state;
-    size_t bytes = (size_t)(n * s->m->hidden) * sizeof(float);
+    size_t bytes = (size_t)(n * s->kw) * sizeof(float);
     for (int64_t l = 0; l < s->m->n_layers; l++) {
         memcpy(cpu_kcache(s, l, dst), cpu_kcache(s, l, src), bytes);
         memcpy(cpu_vcache(s, l, dst), cpu_vcache(s, l, src), bytes);
@@ -202,6 +214,7 @@ static int cpu_forward(void *state, const hxq_backend_batch *b, hxq_error *err)
         cpu_rmsnorm(s->x, L->attn_norm, n, H, eps, s->a);
         cpu_attention(s, l, s->a, n, s->att);
         cpu_linear(s, &L->wo, s->att, n, s->tmp, H);
+        cpu_add_bias(s->tmp, L->bo, n, H);
         for (int64_t i = 0; i < n * H; i++)
             s->x[i] += s->tmp[i];
         cpu_rmsnorm(s->x, L->ffn_norm, n, H, eps, s->a);

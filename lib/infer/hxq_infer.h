@@ -1,8 +1,9 @@
 /*
- * hxq_infer.h - the OLMoE inference engine: a model as weight views, an
- * engine (KV cache, scratch, threads) running the forward pass on a
- * device, a sampler, generation, perplexity / KL evaluation and
- * multiple-choice evaluation as lm-evaluation-harness scores it.
+ * hxq_infer.h - the inference engine (Llama, Mistral, Qwen2/3, Mixtral,
+ * Qwen3-MoE, OLMoE): a model as weight views, an engine (KV cache,
+ * scratch, threads) running the forward pass on a device, a sampler,
+ * generation, perplexity / KL evaluation and multiple-choice evaluation
+ * as lm-evaluation-harness scores it.
  *
  * Model: hxq_model_load() opens a folder (dense BF16/F16/F32, sharded or
  * not, or HXQ: ours and the reference's layout) and describes every weight
@@ -19,9 +20,12 @@
  * multiple-choice item); a backend implements the hxq_backend table
  * below.
  *
- * Forward pass: ../shared/reference/olmoe.md (q/k RMSNorm over the full
- * width, NeoX RoPE, softmax router over all experts, top-k weights
- * renormalised only when config.norm_topk_prob), fp32 activations.
+ * Forward pass: one decoder block for the Llama, Mistral, Qwen2, Qwen3,
+ * Mixtral, Qwen3-MoE and OLMoE families, as transformers computes them
+ * (docs/ENGINE.md; OLMoE in ../shared/reference/olmoe.md): GQA, optional
+ * q/k/v(/o) biases, q/k RMSNorm per head or over the projection, NeoX RoPE
+ * (default, linear or llama3 frequencies), sliding windows, a SwiGLU MLP
+ * or a softmax router with top-k experts, fp32 activations.
  *
  * Multiple choice (hxq_mc_*): HellaSwag / ARC / generic rows read from
  * JSONL, turned into lm-evaluation-harness 0.4's context and choice
@@ -63,23 +67,47 @@ typedef struct hxq_linear {
     hxq_qmatrix q;           /* HXQ: rows, cols equal the fields above    */
 } hxq_linear;
 
-/* One decoder layer. Norm weights are owned float [hidden]. Experts are
- * arrays of num_experts matrices: gate[e], up[e] are [I, H], down[e] is
- * [H, I]. */
+/* How q and k are normalised before RoPE. */
+typedef enum {
+    HXQ_QK_NORM_NONE = 0,    /* Llama, Mistral, Qwen2, Mixtral              */
+    HXQ_QK_NORM_FULL,        /* OLMoE: over the whole projection, before the
+                                head split (q [heads x hd], k [kv x hd])    */
+    HXQ_QK_NORM_HEAD         /* Qwen3(-MoE): each head, weights [head_dim]  */
+} hxq_qk_norm;
+
+/* One decoder layer. Norm weights and biases are owned floats. With QW =
+ * n_heads x head_dim and KW = n_kv_heads x head_dim: wq is [QW, H], wk and
+ * wv [KW, H], wo [H, QW]. Experts are arrays of n_experts matrices:
+ * gate[e], up[e] are [I, H], down[e] is [H, I]; a dense model's MLP is
+ * one such "expert" taken with weight 1 and no router. */
 typedef struct hxq_layer {
-    float *attn_norm;        /* input_layernorm                           */
-    float *q_norm, *k_norm;  /* self_attn.{q,k}_norm, over the full width */
-    float *ffn_norm;         /* post_attention_layernorm                  */
+    float *attn_norm;        /* input_layernorm [H]                       */
+    float *q_norm, *k_norm;  /* self_attn.{q,k}_norm (see hxq_qk_norm), or NULL */
+    float *bq, *bk, *bv, *bo; /* q/k/v/o_proj biases [rows], or NULL       */
+    float *ffn_norm;         /* post_attention_layernorm [H]              */
     hxq_linear wq, wk, wv, wo;
-    hxq_linear router;       /* mlp.gate [E, H]                           */
+    int64_t window;          /* sliding window: the query at position p sees
+                                keys at positions > p - window; 0: all     */
+    hxq_linear router;       /* MoE: the gate [E, H]; dense: rows 0       */
     hxq_linear *gate, *up, *down;
 } hxq_layer;
 
+/* The decoder block is described by the fields below, derived at load
+ * time from config.json and the architecture table (lib/infer/arch.c,
+ * docs/ENGINE.md); the forward pass reads these, never the model name. */
 typedef struct hxq_model {
-    hxq_config cfg;          /* config.json                               */
+    hxq_config cfg;          /* config.json; rms_norm_eps and rope_theta
+                                hold the family's default when absent     */
+    const char *arch;        /* the table row's model_type (static)       */
     int quantized;           /* 1 when the folder has a quantization_config */
     int64_t vocab, hidden, inter, n_layers, n_heads, n_kv_heads, head_dim;
-    int64_t n_experts, top_k;
+    int64_t n_experts, top_k; /* dense: 1 and 1                           */
+    int moe;                 /* 1: softmax router + top-k experts; 0: one
+                                SwiGLU MLP                                 */
+    int norm_topk;           /* MoE: top-k weights divided by their sum   */
+    hxq_qk_norm qk_norm;
+    float *rope_inv_freq;    /* [head_dim / 2], owned: transformers' float32
+                                inv_freq (default, linear or llama3)       */
     hxq_linear embed;        /* embed_tokens [V, H] (row lookup)          */
     hxq_linear lm_head;      /* [V, H]; the embedding when tied           */
     float *final_norm;       /* model.norm [H], owned                     */
@@ -94,16 +122,21 @@ typedef struct hxq_model {
 
 /*! hxq_model_load() :
  *  Opens the model folder `dir` (config.json + safetensors, through
- *  hxq_ckpt_open), checks that it is an OLMoE-style MoE the engine runs
- *  (no attention bias, num_kv_heads == num_heads, head_dim even, every
- *  tensor present with the right shape and a supported dtype) and fills
- *  *out with views. Expert weights may be one tensor per expert or the
- *  fused transformers 5 form (experts.gate_up_proj [E, 2I, H],
- *  experts.down_proj [E, H, I]) for dense models. A folder with a
- *  quantization_config loads each listed module with hxq_module_load().
- *  @return HXQ_OK; HXQ_ERR_IO, HXQ_ERR_FORMAT (message names the file and
- *  tensor), HXQ_ERR_UNSUPPORTED, HXQ_ERR_NOMEM. *out is zeroed on
- *  failure. Free with hxq_model_free(). */
+ *  hxq_ckpt_open), finds its model_type in the architecture table (llama,
+ *  mistral, qwen2, qwen3, mixtral, qwen3_moe, olmoe), checks the config
+ *  (sizes, supported options) and that every tensor the family reads is
+ *  present with the right shape and a supported dtype, and fills *out
+ *  with views. MoE expert weights may be one tensor per expert (the
+ *  family's names) or the fused transformers 5 form (experts.gate_up_proj
+ *  [E, 2I, H], experts.down_proj [E, H, I]) for dense folders. A folder
+ *  with a quantization_config loads each listed module with
+ *  hxq_module_load().
+ *  @return HXQ_OK; HXQ_ERR_IO; HXQ_ERR_FORMAT (a missing key, a missing or
+ *  misshaped tensor: the message names the file and the key or tensor);
+ *  HXQ_ERR_UNSUPPORTED (an unknown model_type, listing the supported ones;
+ *  a rope type other than default/linear/llama3; other options the engine
+ *  does not implement); HXQ_ERR_NOMEM. *out is zeroed on failure. Free
+ *  with hxq_model_free(). */
 int hxq_model_load(const char *dir, hxq_model *out, hxq_error *err);
 
 /*! hxq_model_free() : unmaps and frees what the model owns; the struct
@@ -199,9 +232,10 @@ typedef struct hxq_engine hxq_engine;
 /*! hxq_engine_create() :
  *  Selects the backend for opts->device (CUDA: HXQ_ERR_DEVICE "built
  *  without CUDA" or "no CUDA device"; it runs one sequence), allocates the
- *  KV caches [n_seq, n_layers, max_ctx, H] x 2 floats and scratch. m must
- *  outlive the engine. opts may be NULL (defaults).
- *  @return HXQ_OK, HXQ_ERR_DEVICE, HXQ_ERR_INVALID, HXQ_ERR_NOMEM. */
+ *  KV caches [n_seq, n_layers, max_ctx, kv_heads x head_dim] x 2 floats
+ *  and scratch. m must outlive the engine. opts may be NULL (defaults).
+ *  @return HXQ_OK, HXQ_ERR_DEVICE (also: the CUDA backend runs OLMoE
+ *  only), HXQ_ERR_INVALID, HXQ_ERR_NOMEM. */
 int hxq_engine_create(const hxq_model *m, const hxq_engine_opts *opts, hxq_engine **out,
                       hxq_error *err);
 

@@ -1,6 +1,8 @@
-/* moe.c - the OLMoE sparse MLP on the CPU: softmax router over all
- * experts, top-k (renormalised only with norm_topk_prob), SwiGLU experts.
- * Only the chosen experts' weights are read. */
+/* moe.c - the MLP on the CPU: a softmax router over all experts, top-k
+ * (renormalised when the model says: Mixtral always, others with
+ * norm_topk_prob), SwiGLU experts; only the chosen experts' weights are
+ * read. A dense model's MLP is the one expert, taken with weight 1 and no
+ * router, through the same decode and batch paths. */
 #include "cpu_int.h"
 
 #include <math.h>
@@ -139,11 +141,18 @@ void cpu_moe(cpu_state *s, int64_t l, const float *m, int64_t n, float *x, float
 {
     const hxq_layer *L = &s->m->layers[l];
     int64_t E = s->m->n_experts, K = s->m->top_k;
-    cpu_linear(s, &L->router, m, n, s->rl, E);
-    if (router)
-        memcpy(router, s->rl, (size_t)(n * E) * sizeof(float));
-    for (int64_t t = 0; t < n; t++)
-        route(s->rl + t * E, E, K, s->m->cfg.norm_topk_prob, s->sel + t * K, s->selw + t * K);
+    if (!s->m->moe) {
+        for (int64_t t = 0; t < n; t++) {
+            s->sel[t] = 0;
+            s->selw[t] = 1.0f;
+        }
+    } else {
+        cpu_linear(s, &L->router, m, n, s->rl, E);
+        if (router)
+            memcpy(router, s->rl, (size_t)(n * E) * sizeof(float));
+        for (int64_t t = 0; t < n; t++)
+            route(s->rl + t * E, E, K, s->m->norm_topk, s->sel + t * K, s->selw + t * K);
+    }
     if (n == 1 || s->each_token)
         moe_decode(s, L, m, n, x);
     else

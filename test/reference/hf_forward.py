@@ -10,7 +10,13 @@ logits, float64 accumulation where numpy chooses it. An HXQ folder
 W = codebook[indices], sidecar values replacing, i.e. what a correct loader
 computes.
 
-Supported: OLMoE (OlmoeForCausalLM). Other families extend ARCH below.
+Supported (ARCH below, one row per config.json model_type, written from
+transformers' modeling_<family>.py): llama, mistral, qwen2, qwen3 (dense SwiGLU
+MLP), mixtral, qwen3_moe, olmoe (mixture of experts). What differs between them:
+q/k RMSNorm (none, per head, or over the whole projection), biases, the sliding
+window, the router's renormalisation, tensor names and config defaults. RoPE
+scaling: default, linear and llama3 (transformers' rope_init_fn); others are
+refused.
 
 Usage as a module:
     m = Model.load(folder)
@@ -96,12 +102,47 @@ def softmax(x, axis=-1):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def rope_inv_freq(cfg, head_dim):
+def f32(v):
+    return np.float32(v)
+
+
+def rope_params(cfg):
+    """transformers 5's rope_parameters, else 4's rope_scaling, else {}."""
+    d = cfg.get("rope_parameters")
+    if not isinstance(d, dict):
+        d = cfg.get("rope_scaling") or {}
+    return d
+
+
+def rope_inv_freq(cfg, head_dim, default_theta):
+    """inv_freq as transformers' rope_init_fn computes it, in float32
+    (modeling_rope_utils: _compute_default / _linear_scaling / _llama3)."""
+    rp = rope_params(cfg)
     theta = cfg.get("rope_theta")
+    if rp.get("rope_theta") is not None:
+        theta = rp["rope_theta"]
     if theta is None:
-        theta = (cfg.get("rope_parameters") or {}).get("rope_theta", 10000.0)
-    return (1.0 / (np.float32(theta) ** (np.arange(0, head_dim, 2, dtype=np.float32)
-                                          / np.float32(head_dim)))).astype(np.float32)
+        theta = default_theta
+    inv = (f32(1.0) / (f32(theta) ** (np.arange(0, head_dim, 2, dtype=np.float32)
+                                      / f32(head_dim)))).astype(np.float32)
+    kind = rp.get("rope_type", rp.get("type", "default"))
+    if kind == "default":
+        return inv
+    if kind == "linear":
+        return (inv / f32(rp["factor"])).astype(np.float32)
+    if kind == "llama3":
+        factor = f32(rp["factor"])
+        low, high = rp["low_freq_factor"], rp["high_freq_factor"]
+        old = rp["original_max_position_embeddings"]
+        low_wl, high_wl = old / low, old / high
+        # torch: scalar / tensor is tensor.reciprocal() * scalar, in float32
+        wavelen = ((f32(1.0) / inv) * f32(2 * np.pi)).astype(np.float32)
+        llama = np.where(wavelen > f32(low_wl), inv / factor, inv).astype(np.float32)
+        smooth = (((f32(1.0) / wavelen) * f32(old) - f32(low)) / f32(high - low)).astype(np.float32)
+        smoothed = ((f32(1.0) - smooth) * llama / factor + smooth * llama).astype(np.float32)
+        medium = ~(wavelen < f32(high_wl)) & ~(wavelen > f32(low_wl))
+        return np.where(medium, smoothed, llama).astype(np.float32)
+    raise SystemExit("hf_forward: rope type %r is not supported" % kind)
 
 
 def rope_neox(x, pos, inv_freq):
@@ -118,13 +159,17 @@ class Model:
     def __init__(self, cfg, t):
         self.cfg = cfg
         self.t = t
+        self.arch = ARCH[cfg["model_type"]]
         self.H = cfg["hidden_size"]
         self.nh = cfg["num_attention_heads"]
         self.nkv = cfg.get("num_key_value_heads") or self.nh
         self.hd = cfg.get("head_dim") or self.H // self.nh
-        self.eps = cfg.get("rms_norm_eps", 1e-5)
-        self.inv_freq = rope_inv_freq(cfg, self.hd)
-        self.arch = ARCH[cfg["model_type"]]
+        self.eps = cfg.get("rms_norm_eps") or self.arch["eps"]
+        self.inv_freq = rope_inv_freq(cfg, self.hd, self.arch["theta"])
+        self.windows = [sliding_window(cfg, self.arch, l) for l in range(cfg["num_hidden_layers"])]
+        bias = self.arch["bias"]
+        self.bias = {"qkv": ("q", "k", "v"), "none": (),
+                     "config": ("q", "k", "v", "o") if cfg.get("attention_bias") else ()}[bias]
 
     @classmethod
     def load(cls, folder):
@@ -141,29 +186,35 @@ class Model:
     def w(self, name):
         return self.t[name]
 
-    def linear(self, x, name):
+    def linear(self, x, name, bias=False):
         y = x @ self.w(name + ".weight").T
-        b = self.t.get(name + ".bias")
-        return y + b if b is not None else y
+        return y + self.w(name + ".bias") if bias else y
 
     def attention(self, l, a, pos):
         p = "model.layers.%d.self_attn." % l
         T = a.shape[0]
-        q = self.linear(a, p + "q_proj")
-        k = self.linear(a, p + "k_proj")
-        v = self.linear(a, p + "v_proj")
-        q, k = self.arch["qk_norm"](self, p, q, k)
-        q = rope_neox(q.reshape(T, self.nh, self.hd), pos, self.inv_freq)
-        k = rope_neox(k.reshape(T, self.nkv, self.hd), pos, self.inv_freq)
+        q = self.linear(a, p + "q_proj", "q" in self.bias)
+        k = self.linear(a, p + "k_proj", "k" in self.bias)
+        v = self.linear(a, p + "v_proj", "v" in self.bias)
+        q = q.reshape(T, self.nh, self.hd)
+        k = k.reshape(T, self.nkv, self.hd)
+        if self.arch["qk_norm"]:
+            q, k = self.arch["qk_norm"](self, p, q, k)
+        q = rope_neox(q, pos, self.inv_freq)
+        k = rope_neox(k, pos, self.inv_freq)
         v = v.reshape(T, self.nkv, self.hd)
         rep = self.nh // self.nkv
         k = np.repeat(k, rep, axis=1)
         v = np.repeat(v, rep, axis=1)
         s = np.einsum("thd,shd->hts", q, k) / np.float32(np.sqrt(self.hd))
-        mask = np.triu(np.ones((T, T), dtype=bool), 1)
-        s = np.where(mask[None], -np.inf, s)
+        i, j = np.arange(T)[:, None], np.arange(T)[None, :]
+        masked = j > i
+        if self.windows[l]:
+            # transformers' sliding_window_overlay: key j is kept when j > i - window
+            masked |= j <= i - self.windows[l]
+        s = np.where(masked[None], -np.inf, s)
         o = np.einsum("hts,shd->thd", softmax(s, -1), v).reshape(T, self.nh * self.hd)
-        return self.linear(o.astype(np.float32), p + "o_proj")
+        return self.linear(o.astype(np.float32), p + "o_proj", "o" in self.bias)
 
     def forward(self, ids, hidden=None, router=None):
         """Logits [T, V] of a fresh sequence. hidden / router, when lists, receive
@@ -183,9 +234,10 @@ class Model:
         x = rmsnorm(x, self.w("model.norm.weight"), self.eps)
         if hidden is not None:
             hidden.append(x.copy())
-        head = self.t.get("lm_head.weight")
-        if head is None:
+        if self.cfg.get("tie_word_embeddings", False):
             head = self.w("model.embed_tokens.weight")
+        else:
+            head = self.w("lm_head.weight")
         return (x @ head.T).astype(np.float32)
 
     def greedy(self, ids, n):
@@ -198,48 +250,110 @@ class Model:
         return out
 
 
+def sliding_window(cfg, arch, layer):
+    """The window of one layer (None: full causal attention), as the family's
+    config and attention classes decide it."""
+    rule = arch["window"]
+    if rule is None:
+        return None
+    w = cfg["sliding_window"] if "sliding_window" in cfg else arch["default_window"]
+    if rule == "all":                       # Mistral, Mixtral: every layer
+        return w
+    # Qwen2/3(-MoE): only with use_sliding_window, layers >= max_window_layers;
+    # transformers 5 writes the outcome as layer_types
+    if "layer_types" in cfg:
+        return w if cfg["layer_types"][layer] == "sliding_attention" else None
+    if not cfg.get("use_sliding_window", False) or w is None:
+        return None
+    return w if layer >= cfg.get("max_window_layers", 28) else None
+
+
 # ---- per-family pieces ----------------------------------------------------
 
 def qk_norm_full(m, p, q, k):
     """OLMoE: RMSNorm over the whole projection, before the head split."""
+    T = q.shape[0]
+    q = rmsnorm(q.reshape(T, -1), m.w(p + "q_norm.weight"), m.eps)
+    k = rmsnorm(k.reshape(T, -1), m.w(p + "k_norm.weight"), m.eps)
+    return q.reshape(T, m.nh, m.hd), k.reshape(T, m.nkv, m.hd)
+
+
+def qk_norm_head(m, p, q, k):
+    """Qwen3, Qwen3-MoE: RMSNorm of each head ([head_dim] weights)."""
     return (rmsnorm(q, m.w(p + "q_norm.weight"), m.eps),
             rmsnorm(k, m.w(p + "k_norm.weight"), m.eps))
 
 
-def moe_olmoe(m, l, x, router):
-    """Softmax over all experts, top-k (renormalised only with norm_topk_prob),
-    SwiGLU experts; per-expert tensors or transformers 5's fused ones."""
+def mlp_dense(m, l, x, router):
+    """LlamaMLP: down(silu(gate(x)) * up(x))."""
     p = "model.layers.%d.mlp." % l
-    E = m.cfg["num_experts"]
+    return m.linear(silu(m.linear(x, p + "gate_proj")) * m.linear(x, p + "up_proj"),
+                    p + "down_proj").astype(np.float32)
+
+
+def moe(m, l, x, router):
+    """Sparse MoE block: softmax over all experts (float32), top-k, renormalised
+    always (Mixtral) or with norm_topk_prob (OLMoE, Qwen3-MoE); SwiGLU experts,
+    per-expert tensors or transformers 5's fused ones (experts.gate_up_proj
+    [E, 2I, H], gate rows first; experts.down_proj [E, H, I])."""
+    a = m.arch
+    p = "model.layers.%d.%s." % (l, a["block"])
+    E = m.cfg.get("num_experts") or m.cfg["num_local_experts"]
     K = m.cfg["num_experts_per_tok"]
+    I = m.cfg[a["inter_key"]]
+    if p + "gate.weight" not in m.t:       # transformers 5 saves Mixtral's block as mlp
+        p = "model.layers.%d.mlp." % l
     logits = x @ m.w(p + "gate.weight").T
     if router is not None:
         router.append(logits.astype(np.float32))
     prob = softmax(logits.astype(np.float32), -1)
     out = np.zeros_like(x)
     fused = p + "experts.gate_up_proj" in m.t
+    g_name, u_name, d_name = a["experts"]
     for t in range(x.shape[0]):
         order = sorted(range(E), key=lambda e: (-prob[t, e], e))[:K]
         w = prob[t, order]
-        if m.cfg.get("norm_topk_prob"):
+        if a["renorm"] == "always" or m.cfg.get("norm_topk_prob"):
             w = w / np.sum(w)
         for e, we in zip(order, w):
             if fused:
-                I = m.cfg["intermediate_size"]
                 gu = m.w(p + "experts.gate_up_proj")[e]
                 g, u = x[t] @ gu[:I].T, x[t] @ gu[I:].T
                 d = m.w(p + "experts.down_proj")[e]
             else:
                 q = p + "experts.%d." % e
-                g = x[t] @ m.w(q + "gate_proj.weight").T
-                u = x[t] @ m.w(q + "up_proj.weight").T
-                d = m.w(q + "down_proj.weight")
+                g = x[t] @ m.w(q + g_name + ".weight").T
+                u = x[t] @ m.w(q + u_name + ".weight").T
+                d = m.w(q + d_name + ".weight")
             out[t] += we * ((silu(g) * u) @ d.T)
     return out.astype(np.float32)
 
 
+# One row per model_type. qk_norm: None / per head / over the projection;
+# bias: which of q/k/v/o_proj have one ("qkv": always q, k, v as Qwen2;
+# "config": all four when attention_bias); window: None, "all" layers
+# (sliding_window, default_window when the key is absent) or "qwen"
+# (use_sliding_window, layers >= max_window_layers); eps / theta: the config
+# class defaults of rms_norm_eps and rope_theta.
+DENSE = {"mlp": mlp_dense}
+PROJ = ("gate_proj", "up_proj", "down_proj")
 ARCH = {
-    "olmoe": {"qk_norm": qk_norm_full, "mlp": moe_olmoe},
+    "llama": dict(DENSE, qk_norm=None, bias="config", window=None, eps=1e-6, theta=10000.0),
+    "mistral": dict(DENSE, qk_norm=None, bias="none", window="all", default_window=4096,
+                    eps=1e-6, theta=10000.0),
+    "qwen2": dict(DENSE, qk_norm=None, bias="qkv", window="qwen", default_window=4096,
+                  eps=1e-6, theta=10000.0),
+    "qwen3": dict(DENSE, qk_norm=qk_norm_head, bias="config", window="qwen",
+                  default_window=4096, eps=1e-6, theta=10000.0),
+    "mixtral": dict(mlp=moe, qk_norm=None, bias="none", window="all", default_window=None,
+                    eps=1e-5, theta=1e6, block="block_sparse_moe", experts=("w1", "w3", "w2"),
+                    renorm="always", inter_key="intermediate_size"),
+    "qwen3_moe": dict(mlp=moe, qk_norm=qk_norm_head, bias="config", window="qwen",
+                      default_window=4096, eps=1e-6, theta=10000.0, block="mlp", experts=PROJ,
+                      renorm="config", inter_key="moe_intermediate_size"),
+    "olmoe": dict(mlp=moe, qk_norm=qk_norm_full, bias="config", window=None, eps=1e-5,
+                  theta=10000.0, block="mlp", experts=PROJ, renorm="config",
+                  inter_key="intermediate_size"),
 }
 
 
