@@ -1,5 +1,6 @@
 /* cmd_eval.c - hxq eval: perplexity of a model over a text, and its
- * divergence from a reference model over the same positions. */
+ * divergence from a reference model over the same positions. With --task
+ * the multiple-choice evaluation of cmd_eval_mc.c runs instead. */
 #include "hxq_cmd.h"
 #include "hxq_infer.h"
 #include "hxq_io.h"
@@ -19,7 +20,7 @@ static const char usage[] =
     "cache and scores the next token at each position. Prints the mean negative\n"
     "log-likelihood (nats) and perplexity over the first --windows windows (default:\n"
     "all that fit). With --reference, also the mean KL(reference || model) in nats,\n"
-    "top-1 agreement and the perplexity ratio over the same positions.\n";
+    "top-1 agreement and the perplexity ratio over the same positions.\n\n";
 
 typedef struct eval_opts {
     const char *model, *text, *reference;
@@ -104,12 +105,24 @@ static void print_result(const eval_opts *o, const hxq_eval_result *r)
                r->ref_nll, r->ref_ppl, r->kl, 100.0 * r->top1_agree, r->ppl_ratio);
 }
 
+/* 1 when argv asks for the multiple-choice evaluation. */
+static int wants_task(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--task"))
+            return 1;
+    return 0;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     if (cmd_wants_help(argc, argv)) {
         fputs(usage, stdout);
+        fputs(cmd_eval_mc_usage, stdout);
         return HXQ_EXIT_OK;
     }
+    if (wants_task(argc, argv))
+        return cmd_eval_mc(argc, argv);
     eval_opts o;
     int urc = parse_args(argc, argv, &o);
     if (urc != HXQ_EXIT_OK)

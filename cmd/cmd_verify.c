@@ -8,7 +8,8 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: hxq verify DIR [--source SRC] [--recompute] [--threads N] [--json]\n\n"
+    "usage: hxq verify DIR [--source SRC] [--recompute] [--eval-data FILE]\n"
+    "                  [--eval-reference REF] [--recompute-eval] [--threads N] [--json]\n\n"
     "Checks an HXQ model folder and exits 0 only when every check holds:\n"
     "  - every file recorded in compression_receipt.json (or conversion_receipt.json;\n"
     "    for a folder made by the reference tool, the SHA-256 of model.safetensors)\n"
@@ -17,14 +18,23 @@ static const char usage[] =
     "  - every compressed module has a finite F32[256] codebook, U8 [out, in]\n"
     "    indices, sidecar positions sorted, unique and in range with finite values;\n"
     "    exact tensors are finite; key count and quantization_config agree with the\n"
-    "    tensors.\n\n"
+    "    tensors;\n"
+    "  - eval_receipt.json (hxq eval --receipt), when present: its seal, its figures\n"
+    "    recomputed from its per-choice log-likelihoods, a PASS gate, and the folder\n"
+    "    and compression receipt hashes it records.\n\n"
     "options:\n"
     "  --source SRC   also check against the dense source folder: every source\n"
     "                 tensor accounted for, source hashes as recorded, per-tensor\n"
     "                 error recomputed equal to the receipt's\n"
     "  --recompute    re-run the compression from SRC with the receipt's options into\n"
     "                 a temporary folder and require byte-identical files (needs --source)\n"
-    "  --threads N    threads for --recompute (default: all CPUs)\n"
+    "  --eval-data FILE     the eval's JSONL file: its size and SHA-256 as recorded\n"
+    "  --eval-reference REF the reference folder (default: the recorded path): its\n"
+    "                 folder hash as recorded\n"
+    "  --recompute-eval re-run both models on the data (--eval-data, else the\n"
+    "                 recorded path) and require every log-likelihood within 1e-3\n"
+    "                 nats and the same figures and gate\n"
+    "  --threads N    threads for --recompute and --recompute-eval (default: all CPUs)\n"
     "  --json         print the report as JSON on stdout\n\n"
     "exit status: 0 all checks passed, 1 a check failed (each failure is listed as\n"
     "file, tensor, check, detail), 2 usage, 3 the folder cannot be read\n";
@@ -47,6 +57,10 @@ static void print_text(const hxq_verify_report *r, const char *dir)
                (long long)r->source_tensors, (long long)r->errors_compared);
     if (r->files_recomputed)
         printf(", %lld file(s) recomputed", (long long)r->files_recomputed);
+    if (r->eval_receipts)
+        printf(", %lld eval receipt(s) checked", (long long)r->eval_receipts);
+    if (r->eval_recomputed)
+        printf(", %lld log-likelihood(s) re-run", (long long)r->eval_recomputed);
     printf(", %lld failure(s))\n", (long long)r->total_failures);
 }
 
@@ -65,11 +79,18 @@ int cmd_verify(int argc, char **argv)
             json = 1;
         } else if (!strcmp(a, "--recompute")) {
             o.recompute = 1;
-        } else if (!strcmp(a, "--source") || !strcmp(a, "--threads")) {
+        } else if (!strcmp(a, "--recompute-eval")) {
+            o.recompute_eval = 1;
+        } else if (!strcmp(a, "--source") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--eval-data") || !strcmp(a, "--eval-reference")) {
             if (i + 1 >= argc)
                 return cmd_usage_error("verify", "%s needs a value", a);
             if (!strcmp(a, "--source")) {
                 o.source = argv[++i];
+            } else if (!strcmp(a, "--eval-data")) {
+                o.eval_data = argv[++i];
+            } else if (!strcmp(a, "--eval-reference")) {
+                o.eval_reference = argv[++i];
             } else {
                 long long n = cmd_parse_count(argv[++i]);
                 if (n < 1 || n > 1024)

@@ -32,6 +32,11 @@ int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 
+/* hxq eval --task (cmd_eval_mc.c): multiple-choice accuracy; cmd_eval()
+ * hands over when argv holds --task. Its usage text: */
+int cmd_eval_mc(int argc, char **argv);
+extern const char cmd_eval_mc_usage[];
+
 /* Prints "hxq <cmd>: <message>" for err to stderr and returns the exit code
  * for its status. */
 int cmd_fail(const char *cmd, int status, const hxq_error *err);

@@ -12,8 +12,7 @@ int64_t hxq_eval_windows_max(int64_t n, int64_t ctx)
     return ctx < 1 || n < 1 ? 0 : (n - 1) / ctx;
 }
 
-/* log-sum-exp of x[n] in double. */
-static double lse(const float *x, int64_t n, int64_t *argmax)
+double infer_log_sum_exp(const float *x, int64_t n, int64_t *argmax)
 {
     int64_t b = 0;
     for (int64_t i = 1; i < n; i++)
@@ -22,7 +21,8 @@ static double lse(const float *x, int64_t n, int64_t *argmax)
     double mx = x[b], s = 0;
     for (int64_t i = 0; i < n; i++)
         s += exp((double)x[i] - mx);
-    *argmax = b;
+    if (argmax)
+        *argmax = b;
     return mx + log(s);
 }
 
@@ -84,11 +84,11 @@ int hxq_eval_ids(hxq_engine *model, hxq_engine *ref, const int32_t *ids, int64_t
             int32_t target = x[i + 1];
             const float *pm = lm + i * V;
             int64_t am, ar;
-            double lsm = lse(pm, V, &am);
+            double lsm = infer_log_sum_exp(pm, V, &am);
             nll += lsm - pm[target];
             if (ref) {
                 const float *pr = lr + i * V;
-                double lsr = lse(pr, V, &ar);
+                double lsr = infer_log_sum_exp(pr, V, &ar);
                 rnll += lsr - pr[target];
                 kl += kl_one(pr, lsr, pm, lsm, V);
                 agree += am == ar;

@@ -2,7 +2,8 @@
  * hxq_infer.h - the inference engine (Llama, Mistral, Qwen2/3, Mixtral,
  * Qwen3-MoE, OLMoE): a model as weight views, an engine (KV cache,
  * scratch, threads) running the forward pass on a device, a sampler,
- * generation and perplexity / KL evaluation.
+ * generation, perplexity / KL evaluation and multiple-choice evaluation
+ * as lm-evaluation-harness scores it.
  *
  * Model: hxq_model_load() opens a folder (dense BF16/F16/F32, sharded or
  * not, or HXQ: ours and the reference's layout) and describes every weight
@@ -26,8 +27,13 @@
  * (default, linear or llama3 frequencies), sliding windows, a SwiGLU MLP
  * or a softmax router with top-k experts, fp32 activations.
  *
- * Depends on: common, io, codec. Thread-safety: a model is read-only; an
- * engine and a sampler belong to one thread at a time.
+ * Multiple choice (hxq_mc_*): HellaSwag / ARC / generic rows read from
+ * JSONL, turned into lm-evaluation-harness 0.4's context and choice
+ * strings, tokenized as its Hugging Face model does and scored from one
+ * pass over the shared context (docs/EVAL.md).
+ *
+ * Depends on: common, io, codec, tokenizer. Thread-safety: a model is
+ * read-only; an engine and a sampler belong to one thread at a time.
  */
 #ifndef HXQ_INFER_H
 #define HXQ_INFER_H
@@ -35,6 +41,7 @@
 #include "hxq_codec.h"
 #include "hxq_common.h"
 #include "hxq_io.h"
+#include "hxq_tokenizer.h"
 
 #include <stdint.h>
 
@@ -384,5 +391,168 @@ int64_t hxq_eval_windows_max(int64_t n, int64_t ctx);
  *  vocab sizes differ), HXQ_ERR_NOMEM, or an engine error. */
 int hxq_eval_ids(hxq_engine *model, hxq_engine *ref, const int32_t *ids, int64_t n,
                  int64_t ctx, int64_t windows, hxq_eval_result *out, hxq_error *err);
+
+/* ---- multiple-choice evaluation (lm-evaluation-harness 0.4) ------------
+ * The protocol, what each step does and how it is checked: docs/EVAL.md. */
+
+typedef enum {
+    HXQ_MC_HELLASWAG = 0,    /* HF "hellaswag" rows                        */
+    HXQ_MC_ARC,              /* HF "allenai/ai2_arc" rows (Easy, Challenge) */
+    HXQ_MC_GENERIC           /* {"context", "choices", "gold"}             */
+} hxq_mc_task;
+
+/* Choices per document at most. */
+#define HXQ_MC_MAX_CHOICES 64
+
+/*! hxq_mc_task_name() : "hellaswag", "arc" or "mc". */
+const char *hxq_mc_task_name(hxq_mc_task t);
+
+/*! hxq_mc_task_parse() : the task of a name of hxq_mc_task_name().
+ *  @return HXQ_OK or HXQ_ERR_INVALID. */
+int hxq_mc_task_parse(const char *name, hxq_mc_task *out);
+
+/* One document as lm-eval's task gives it: the context string, the
+ * choices without the target delimiter " " (lm-eval's doc_to_choice), and
+ * the gold index. */
+typedef struct hxq_mc_doc {
+    char *context;           /* owned, UTF-8                              */
+    char **choices;          /* owned [n_choices]                         */
+    int n_choices;           /* 1 .. HXQ_MC_MAX_CHOICES                   */
+    int gold;                /* 0 .. n_choices - 1                        */
+    int64_t line;            /* 1-based line of the row in its file       */
+} hxq_mc_doc;
+
+typedef struct hxq_mc_set {
+    hxq_mc_task task;
+    char *label;             /* owned: the file name, for messages        */
+    hxq_mc_doc *docs;        /* owned [n]                                 */
+    int64_t n;
+} hxq_mc_set;
+
+/*! hxq_mc_parse() :
+ *  Reads JSONL text (one JSON object per line; blank lines are skipped)
+ *  of the given task into documents, applying the task's text protocol:
+ *  HellaSwag: context = preprocess(activity_label + ": " + ctx_a + " " +
+ *  capitalize(ctx_b)), choices = preprocess(ending), gold = label (a
+ *  string of digits, or an integer); ARC: context = "Question: " +
+ *  question + "\nAnswer:", choices = choices.text, gold = the first index
+ *  of answerKey in choices.label; generic: context, choices, gold (an
+ *  integer) as given. Unknown keys are ignored. limit > 0 keeps the first
+ *  limit rows. label names the text in messages.
+ *  @return HXQ_OK; HXQ_ERR_FORMAT "<label>:<line>: <problem>" for a bad
+ *  row (not JSON, a missing or mistyped key, a gold out of range, invalid
+ *  UTF-8, no rows at all); HXQ_ERR_NOMEM. *out is set only on success;
+ *  free it with hxq_mc_set_free(). */
+int hxq_mc_parse(hxq_mc_task task, const char *text, size_t len, const char *label,
+                 int64_t limit, hxq_mc_set *out, hxq_error *err);
+
+/*! hxq_mc_load() : hxq_mc_parse() of a file. @return as parse, or
+ *  HXQ_ERR_IO. */
+int hxq_mc_load(hxq_mc_task task, const char *path, int64_t limit, hxq_mc_set *out,
+                hxq_error *err);
+
+/*! hxq_mc_set_free() : frees what the set owns and zeroes it. NULL is a
+ *  no-op. */
+void hxq_mc_set_free(hxq_mc_set *s);
+
+/* A document's token ids as lm-eval's Hugging Face model builds them. */
+typedef struct hxq_mc_request {
+    int32_t *ctx;            /* owned [n_ctx] (>= 1)                      */
+    int64_t n_ctx;
+    int32_t **cont;          /* owned [n_choices][n_cont[c]]              */
+    int64_t *n_cont;         /* owned [n_choices]; may be 0               */
+    int n_choices;
+} hxq_mc_request;
+
+/*! hxq_mc_encode() :
+ *  The context and continuation ids of a document (lm-eval's
+ *  _encode_pair): continuation = " " + choice; the context's trailing
+ *  whitespace (Python str.isspace) moves to the front of the continuation;
+ *  ctx = encode(context), cont = encode(context + continuation)[n_ctx:];
+ *  the tokenizer's BOS in front of ctx when it adds one
+ *  (hxq_tokenizer_adds_bos()). An empty context is [BOS, else EOS] with
+ *  cont = encode(continuation), lm-eval's prefix token.
+ *  @return HXQ_OK; HXQ_ERR_INVALID (a context of whitespace only without a
+ *  BOS, an empty context without a BOS or EOS token, or the tokenizer's
+ *  error); HXQ_ERR_NOMEM. *out set only on success. */
+int hxq_mc_encode(const hxq_tokenizer *tok, const hxq_mc_doc *d, hxq_mc_request *out,
+                  hxq_error *err);
+
+/*! hxq_mc_request_free() : NULL is a no-op; zeroes the struct. */
+void hxq_mc_request_free(hxq_mc_request *r);
+
+/*! hxq_mc_score() :
+ *  Log-likelihoods (natural log, summed over the continuation's tokens,
+ *  computed in double from the logits) of each choice of r into
+ *  ll[n_choices]: the context is forwarded once from an empty cache and
+ *  every continuation is scored from its cache, the first continuation
+ *  token from the context's last logits. An empty continuation scores 0.
+ *  The engine needs max_ctx >= n_ctx + the longest n_cont - 1.
+ *  @return HXQ_OK, HXQ_ERR_RANGE (the context would overflow), an engine
+ *  error, HXQ_ERR_NOMEM. */
+int hxq_mc_score(hxq_engine *e, const hxq_mc_request *r, double *ll, hxq_error *err);
+
+/* Per-choice results of a set, flat: document i's choices are
+ * [first[i], first[i + 1]). */
+typedef struct hxq_mc_scores {
+    int64_t n;               /* documents                                 */
+    int64_t *first;          /* [n + 1]                                   */
+    int32_t *gold;           /* [n]                                       */
+    int64_t *len;            /* [first[n]]: choice lengths in code points  */
+    double *ll;              /* [first[n]]: log-likelihoods, nats          */
+    int bos;                 /* 1 when a BOS was put in front of contexts */
+} hxq_mc_scores;
+
+/* Called after each document: done of total. */
+typedef void (*hxq_mc_progress_fn)(void *ctx, int64_t done, int64_t total);
+
+typedef struct hxq_mc_opts {
+    hxq_device device;
+    int threads;             /* <= 0: all online CPUs                     */
+    hxq_mc_progress_fn progress;  /* may be NULL                          */
+    void *progress_ctx;
+} hxq_mc_opts;
+
+/*! hxq_mc_eval() :
+ *  Scores every document of set on model folder dir: loads its tokenizer
+ *  and model, encodes every document (hxq_mc_encode), creates an engine
+ *  whose cache holds the longest document, scores each (hxq_mc_score) and
+ *  fills *out. Errors name the row ("<file>:<line>: ...").
+ *  @return HXQ_OK; the loaders', encoder's and engine's errors
+ *  (HXQ_ERR_RANGE when a document exceeds max_position_embeddings);
+ *  HXQ_ERR_NOMEM. *out set only on success; free with
+ *  hxq_mc_scores_free(). */
+int hxq_mc_eval(const char *dir, const hxq_mc_set *set, const hxq_mc_opts *opts,
+                hxq_mc_scores *out, hxq_error *err);
+
+/*! hxq_mc_scores_free() : NULL is a no-op; zeroes the struct. */
+void hxq_mc_scores_free(hxq_mc_scores *s);
+
+/*! hxq_mc_pred() : document i's predictions: *pred = argmax ll, *pred_norm
+ *  = argmax ll / len, as numpy's argmax (the first maximum; a NaN, from
+ *  0 / 0, wins). */
+void hxq_mc_pred(const hxq_mc_scores *s, int64_t i, int *pred, int *pred_norm);
+
+/* acc and acc_norm with lm-eval's standard errors (the sample standard
+ * deviation over sqrt(n); NaN when n < 2, lm-eval's "N/A"), or for a
+ * paired difference the mean of per-document differences and its
+ * standard error. */
+typedef struct hxq_mc_figures {
+    int64_t n;
+    double acc, acc_stderr;
+    double acc_norm, acc_norm_stderr;
+} hxq_mc_figures;
+
+/*! hxq_mc_figures_of() : the figures of s. */
+void hxq_mc_figures_of(const hxq_mc_scores *s, hxq_mc_figures *out);
+
+/*! hxq_mc_delta_of() :
+ *  The paired difference model - reference over the same documents: d_i =
+ *  correct_model(i) - correct_reference(i) in {-1, 0, 1} for acc and for
+ *  acc_norm; acc = mean d_i, acc_stderr = sample stddev(d) / sqrt(n).
+ *  @return HXQ_OK, or HXQ_ERR_INVALID when the two do not score the same
+ *  documents (counts, golds, choice counts differ). */
+int hxq_mc_delta_of(const hxq_mc_scores *model, const hxq_mc_scores *ref,
+                    hxq_mc_figures *out, hxq_error *err);
 
 #endif /* HXQ_INFER_H */

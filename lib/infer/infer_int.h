@@ -94,6 +94,10 @@ void infer_free_modules(hxq_model *m);
 void infer_widen_bf16_avx2(const uint16_t *p, int64_t n, float *out);
 void infer_widen_f16_avx2(const uint16_t *p, int64_t n, float *out);
 
+/* log(sum exp x[i]) of x[0..n) in double (eval.c); *argmax (optional)
+ * receives the index of the first largest x. */
+double infer_log_sum_exp(const float *x, int64_t n, int64_t *argmax);
+
 /* Bytes of weight data behind a Linear. */
 uint64_t infer_linear_bytes(const hxq_linear *w);
 

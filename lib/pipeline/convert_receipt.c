@@ -4,10 +4,8 @@
 #include "convert_int.h"
 #include "pipeline_int.h"
 
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static const char *op_name(cv_op op)
 {
@@ -45,52 +43,6 @@ static int add_file_list(cJSON *obj, const hxq_rc_file *files, int n)
             return 0;
     }
     return arr != NULL;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Hashes every regular file of src, sorted by name. */
-static int source_files(const char *src, cv_files *out, hxq_error *err)
-{
-    DIR *d = opendir(src);
-    if (!d)
-        return hxq_err(err, HXQ_ERR_IO, "%s: cannot open folder", src);
-    char **names = NULL;
-    int k = 0, rc = HXQ_OK;
-    struct dirent *de;
-    while ((de = readdir(d)) && rc == HXQ_OK) {
-        if (de->d_name[0] == '.')
-            continue;
-        char *path = hxq_path_join(src, de->d_name);
-        struct stat st;
-        int regular = path && stat(path, &st) == 0 && S_ISREG(st.st_mode);
-        free(path);
-        if (!regular)
-            continue;
-        char **v = realloc(names, (size_t)(k + 1) * sizeof(char *));
-        if (v)
-            names = v;
-        if (!v || !(names[k] = hxq_strdup(de->d_name)))
-            rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        else
-            k++;
-    }
-    closedir(d);
-    if (rc == HXQ_OK)
-        qsort(names, (size_t)k, sizeof(char *), str_cmp);
-    if (rc == HXQ_OK && !(out->f = calloc((size_t)k + 1, sizeof(hxq_rc_file))))
-        rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < k && rc == HXQ_OK; i++) {
-        rc = pipeline_hash_file(src, names[i], &out->f[i], err);
-        out->n = i + 1;
-    }
-    for (int i = 0; i < k; i++)
-        free(names[i]);
-    free(names);
-    return rc;
 }
 
 /* The reference's "validation" block, computed from the check report. */
@@ -225,7 +177,7 @@ int convert_write_receipt(const cv_plan *p, const char *src, const char *tmp,
                           const hxq_verify_report *check, hxq_error *err)
 {
     cv_files in = {NULL, 0};
-    int rc = source_files(src, &in, err);
+    int rc = pipeline_hash_folder(src, NULL, &in.f, &in.n, err);
     if (rc < 0) {
         convert_files_free(&in);
         return rc;

@@ -3,7 +3,8 @@
  * receipt: compress a checkpoint (plan, encode, shard, receipts), write a
  * folder atomically, generate synthetic checkpoints.
  *
- * Depends on: common, io, codec, receipt. Nothing here prints: progress
+ * Depends on: common, io, codec, receipt, tokenizer, infer (the eval
+ * receipt scores models). Nothing here prints: progress
  * goes through a callback the caller implements.
  * Thread-safety: each call is independent; objects belong to one thread.
  */
@@ -12,6 +13,7 @@
 
 #include "hxq_codec.h"
 #include "hxq_common.h"
+#include "hxq_infer.h"
 #include "hxq_io.h"
 #include "hxq_receipt.h"
 
@@ -278,5 +280,59 @@ const char *hxq_synth_arch_names(void);
  *  @return HXQ_OK, HXQ_ERR_INVALID (sizes, existing dst), HXQ_ERR_IO,
  *  HXQ_ERR_NOMEM. */
 int hxq_synth(const char *dst, const hxq_synth_opts *o, hxq_error *err);
+
+/* ---- folder hashes --------------------------------------------------------- */
+
+/* The eval receipt's file name in a model folder. */
+#define HXQ_EVAL_RECEIPT "eval_receipt.json"
+
+/*! hxq_is_eval_receipt_name() : 1 for HXQ_EVAL_RECEIPT. */
+int hxq_is_eval_receipt_name(const char *name);
+
+/*! hxq_folder_sha256() :
+ *  One SHA-256 for a folder: of the text `sha256sum` prints for its
+ *  regular files in bytewise name order ("<hex>  <name>\n" per file),
+ *  leaving out names that start with '.' and the eval receipt.
+ *  @return HXQ_OK, HXQ_ERR_IO, HXQ_ERR_NOMEM. */
+int hxq_folder_sha256(const char *dir, char hex[HXQ_SHA256_HEX], hxq_error *err);
+
+/* ---- eval receipts (eval_receipt.json, docs/RECEIPTS.md) ------------------- */
+
+typedef struct hxq_eval_receipt_opts {
+    hxq_mc_task task;
+    const char *data;           /* the JSONL file, as given                  */
+    int64_t limit;              /* rows kept, 0 = all                        */
+    const char *model_dir;      /* the folder the receipt goes into          */
+    const char *reference_dir;  /* as given                                  */
+    double gate;                /* tolerance of the gate, >= 0               */
+    /* timings, informational */
+    int threads;
+    double model_s, reference_s, total_s;
+} hxq_eval_receipt_opts;
+
+/*! hxq_eval_receipt_figures() :
+ *  The figures of r that follow from the scores: model and reference acc /
+ *  acc_norm with standard errors, their paired delta, and the gate:
+ *  threshold = max(2 delta.acc_norm_stderr, gate) (gate alone when the
+ *  standard error is undefined), PASS when |delta.acc_norm| <= threshold.
+ *  Nothing else of r is touched. verify recomputes exactly this.
+ *  @return HXQ_OK, HXQ_ERR_INVALID (the scores are not paired). */
+int hxq_eval_receipt_figures(const hxq_mc_scores *model, const hxq_mc_scores *ref, double gate,
+                             hxq_eval_receipt *r, hxq_error *err);
+
+/*! hxq_eval_receipt_make() :
+ *  The whole receipt: figures (above), items (gold, choice lengths, both
+ *  models' log-likelihoods), the data file's size and SHA-256, both
+ *  folders' hxq_folder_sha256() and the SHA-256 of their
+ *  compression_receipt.json when present, the BOS flags and the timings.
+ *  *out is set only on success; free with hxq_receipt_eval_free().
+ *  @return HXQ_OK, HXQ_ERR_INVALID, HXQ_ERR_IO, HXQ_ERR_NOMEM. */
+int hxq_eval_receipt_make(const hxq_eval_receipt_opts *o, const hxq_mc_scores *model,
+                          const hxq_mc_scores *ref, hxq_eval_receipt *out, hxq_error *err);
+
+/*! hxq_eval_receipt_write() : seals r's JSON text and writes it to
+ *  <dir>/eval_receipt.json (temporary name, fsync, rename).
+ *  @return HXQ_OK, HXQ_ERR_IO, HXQ_ERR_NOMEM. */
+int hxq_eval_receipt_write(const char *dir, const hxq_eval_receipt *r, hxq_error *err);
 
 #endif /* HXQ_PIPELINE_H */

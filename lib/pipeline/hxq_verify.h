@@ -42,6 +42,8 @@ typedef struct hxq_verify_report {
     int64_t source_tensors;    /* source tensors accounted for (--source) */
     int64_t errors_compared;   /* per-tensor errors recomputed (--source) */
     int64_t files_recomputed;  /* files compared byte for byte (--recompute) */
+    int64_t eval_receipts;     /* eval receipts checked                   */
+    int64_t eval_recomputed;   /* log-likelihoods re-run (--recompute-eval) */
 } hxq_verify_report;
 
 /*! hxq_verify_report_init() / hxq_verify_report_free() :
@@ -69,7 +71,12 @@ int hxq_verify_report_json(const hxq_verify_report *r, const char *dir, char **o
 typedef struct hxq_verify_opts {
     const char *source;   /* dense source folder, or NULL                  */
     int recompute;        /* re-run compression from source (needs source) */
-    int threads;          /* for recompute; <= 0 = all CPUs                */
+    int threads;          /* for the re-runs; <= 0 = all CPUs              */
+    /* eval_receipt.json (docs/RECEIPTS.md) */
+    const char *eval_data;       /* the JSONL file: its hash is checked     */
+    const char *eval_reference;  /* the reference folder, instead of the
+                                    recorded path: its hash is checked     */
+    int recompute_eval;          /* re-run both models on the data         */
 } hxq_verify_opts;
 
 /*! hxq_verify_folder() :
@@ -79,7 +86,9 @@ typedef struct hxq_verify_opts {
  *  checks each receipt's seal, and checks the tensors' structure against
  *  quantization_config. With opts->source also Gate 2 (every source tensor
  *  accounted for), the recorded source hashes and the per-tensor errors;
- *  with opts->recompute a byte-for-byte recompression (docs/VERIFY.md).
+ *  with opts->recompute a byte-for-byte recompression; an eval receipt
+ *  when there is one (figures, gate, model binding; with the eval options
+ *  the data, the reference and a re-run) (docs/VERIFY.md).
  *  Problems found in the folder's contents are added to *rep.
  *  @return HXQ_OK when every check passed, HXQ_ERR_VERIFY when the report
  *  holds failures, HXQ_ERR_IO when dir or the source cannot be read at

@@ -118,4 +118,12 @@ int pipeline_write_config(const hxq_plan *p, const char *dir, hxq_error *err);
 /* Hashes <dir>/<name> into f. */
 int pipeline_hash_file(const char *dir, const char *name, hxq_rc_file *f, hxq_error *err);
 
+/* ---- folders (folder_hash.c) ---- */
+
+/* Every regular file of dir (names not starting with '.', and for which
+ * skip, when not NULL, returns 0), hashed, in name order (strcmp). *files
+ * is malloc'd (free with hxq_rc_files_free()), *n its length. */
+int pipeline_hash_folder(const char *dir, int (*skip)(const char *name), hxq_rc_file **files,
+                         int *n, hxq_error *err);
+
 #endif

@@ -105,10 +105,12 @@ int verify_file_list(const char *dir, const char *receipt, const cJSON *files,
     return HXQ_OK;
 }
 
-/* 1 when name is in the list or is one of the receipts themselves. */
+/* 1 when name is in the list or is one of the receipts themselves (the
+ * eval receipt is checked on its own, verify_eval.c). */
 static int recorded(const char *name, const cJSON *const *lists, int nlists)
 {
-    if (!strcmp(name, VERIFY_COMPRESSION_RECEIPT) || !strcmp(name, VERIFY_CONVERSION_RECEIPT))
+    if (!strcmp(name, VERIFY_COMPRESSION_RECEIPT) || !strcmp(name, VERIFY_CONVERSION_RECEIPT) ||
+        hxq_is_eval_receipt_name(name))
         return 1;
     for (int l = 0; l < nlists; l++) {
         const cJSON *f;
@@ -149,8 +151,7 @@ static int check_unrecorded(const char *dir, const cJSON *const *lists, int nlis
     return rc;
 }
 
-/* A receipt with a seal must match it; ours must have one. */
-static int check_seal(const char *name, const char *text, size_t len, int required,
+int verify_check_seal(const char *name, const char *text, size_t len, int required,
                       hxq_verify_report *rep)
 {
     int sealed;
@@ -246,7 +247,7 @@ int verify_receipts(const char *dir, hxq_verify_report *rep)
         goto out;
     if (comp) {
         snprintf(rep->receipt, sizeof(rep->receipt), "%s", VERIFY_COMPRESSION_RECEIPT);
-        if ((rc = check_seal(VERIFY_COMPRESSION_RECEIPT, comp_text, comp_len, 1, rep)) < 0)
+        if ((rc = verify_check_seal(VERIFY_COMPRESSION_RECEIPT, comp_text, comp_len, 1, rep)) < 0)
             goto out;
         lists[nlists++] = output_files(comp);
         if ((rc = verify_file_list(dir, VERIFY_COMPRESSION_RECEIPT, lists[nlists - 1], rep)) < 0)
@@ -260,7 +261,7 @@ int verify_receipts(const char *dir, hxq_verify_report *rep)
         if (!comp)
             snprintf(rep->receipt, sizeof(rep->receipt), "%s", VERIFY_CONVERSION_RECEIPT);
         if (ours) {
-            if ((rc = check_seal(VERIFY_CONVERSION_RECEIPT, conv_text, conv_len, 1, rep)) < 0)
+            if ((rc = verify_check_seal(VERIFY_CONVERSION_RECEIPT, conv_text, conv_len, 1, rep)) < 0)
                 goto out;
             lists[nlists++] = output_files(conv);
             if ((rc = verify_file_list(dir, VERIFY_CONVERSION_RECEIPT, lists[nlists - 1], rep)) <

@@ -141,6 +141,8 @@ int hxq_verify_folder(const char *dir, const hxq_verify_opts *opts, hxq_verify_r
             rc = hxq_verify_fail(rep, VERIFY_COMPRESSION_RECEIPT, "", "recompute",
                                  "no readable compression receipt to take the options from");
     }
+    if (rc == HXQ_OK)
+        rc = verify_eval(dir, opts, rep, err);
     state_free(&st);
     if (rc == HXQ_ERR_NOMEM)
         return hxq_err(err, rc, "out of memory");

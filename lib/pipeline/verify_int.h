@@ -3,6 +3,7 @@
 #ifndef HXQ_VERIFY_INT_H
 #define HXQ_VERIFY_INT_H
 
+#include "hxq_pipeline.h"
 #include "hxq_receipt.h"
 #include "hxq_verify.h"
 
@@ -36,6 +37,11 @@ int verify_load_json(const char *dir, const char *name, hxq_verify_report *rep, 
 int verify_file_list(const char *dir, const char *receipt, const cJSON *files,
                      hxq_verify_report *rep);
 
+/* A receipt with a seal must match it (check "seal"); required: it must
+ * have one. */
+int verify_check_seal(const char *name, const char *text, size_t len, int required,
+                      hxq_verify_report *rep);
+
 /* Step 1: receipts (seals, file hashes). Step 2: tensors' structure. */
 int verify_receipts(const char *dir, hxq_verify_report *rep);
 int verify_structure(const char *dir, const hxq_ckpt *ck, const hxq_qconfig *q,
@@ -56,6 +62,12 @@ int verify_source(const hxq_ckpt *ck, const hxq_qconfig *q, const hxq_compressio
 /* --recompute: compress src again with cr's options, compare to dir. */
 int verify_recompute(const char *dir, const hxq_compression_receipt *cr, const char *src,
                      int threads, hxq_verify_report *rep, hxq_error *err);
+
+/* eval_receipt.json when present (or asked for by the eval options):
+ * seal, figures against its items, gate, model binding, and on request
+ * the data, the reference and a re-run (verify_eval.c). */
+int verify_eval(const char *dir, const hxq_verify_opts *o, hxq_verify_report *rep,
+                hxq_error *err);
 
 /* 1 when the tensor name ends with suffix. */
 int verify_ends_with(const char *s, const char *suffix);

@@ -122,8 +122,8 @@ static int compare_dir(const char *dir, const char *redo, const char *scan, cons
     struct dirent *de;
     int rc = HXQ_OK;
     while (rc == HXQ_OK && (de = readdir(d))) {
-        if (de->d_name[0] == '.')
-            continue;
+        if (de->d_name[0] == '.' || hxq_is_eval_receipt_name(de->d_name))
+            continue;    /* the eval receipt is no output of compress */
         char *po = hxq_path_join(other, de->d_name);
         if (!po) {
             rc = HXQ_ERR_NOMEM;

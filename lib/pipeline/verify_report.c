@@ -74,6 +74,8 @@ int hxq_verify_report_json(const hxq_verify_report *r, const char *dir, char **o
     ok = ok && cJSON_AddNumberToObject(root, "source_tensors", (double)r->source_tensors);
     ok = ok && cJSON_AddNumberToObject(root, "errors_compared", (double)r->errors_compared);
     ok = ok && cJSON_AddNumberToObject(root, "files_recomputed", (double)r->files_recomputed);
+    ok = ok && cJSON_AddNumberToObject(root, "eval_receipts", (double)r->eval_receipts);
+    ok = ok && cJSON_AddNumberToObject(root, "eval_recomputed", (double)r->eval_recomputed);
     ok = ok && cJSON_AddNumberToObject(root, "failures_total", (double)r->total_failures);
     cJSON *arr = ok ? cJSON_AddArrayToObject(root, "failures") : NULL;
     ok = ok && arr;

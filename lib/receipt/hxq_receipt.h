@@ -190,4 +190,69 @@ typedef struct hxq_gate2_receipt {
  *  nothing is missing. @return HXQ_OK, HXQ_ERR_NOMEM. */
 int hxq_receipt_gate2_json(const hxq_gate2_receipt *g, char **out, hxq_error *err);
 
+/* ---- eval_receipt.json: a paired multiple-choice evaluation ------------- */
+
+#define HXQ_RC_MAX_CHOICES 64      /* choices per document, as hxq_infer.h */
+
+/* acc and acc_norm with their standard errors (NaN, written null, below
+ * two documents), or the paired difference of two models. */
+typedef struct hxq_rc_mc_figures {
+    int64_t n;
+    double acc, acc_stderr, acc_norm, acc_norm_stderr;
+} hxq_rc_mc_figures;
+
+/* One evaluated model folder. */
+typedef struct hxq_rc_mc_model {
+    char *dir;                     /* owned; the path as given (reference), or NULL */
+    char folder_sha256[HXQ_SHA256_HEX];
+    int has_compression_receipt;   /* compression_receipt.json was there  */
+    char compression_receipt_sha256[HXQ_SHA256_HEX];
+    int bos;                       /* a BOS was put in front of contexts  */
+    hxq_rc_mc_figures fig;
+} hxq_rc_mc_model;
+
+/* The whole eval receipt. Items are flat: document i's choices are
+ * [first[i], first[i + 1]). */
+typedef struct hxq_eval_receipt {
+    int format_version;            /* 1                                   */
+    char tool_version[32];
+    char task[16];                 /* hellaswag | arc | mc                */
+    char *data_path;               /* owned; as given                     */
+    uint64_t data_size;
+    char data_sha256[HXQ_SHA256_HEX];
+    int64_t limit;                 /* --limit, 0 = every row              */
+    hxq_rc_mc_model model, reference;
+    hxq_rc_mc_figures delta;       /* model - reference, paired           */
+    double gate_tolerance;         /* --gate                              */
+    double gate_threshold;         /* max(2 delta.acc_norm_stderr, tolerance) */
+    int gate_pass;                 /* |delta.acc_norm| <= gate_threshold   */
+    int64_t n_items;
+    int64_t *first;                /* owned [n_items + 1]                 */
+    int32_t *gold;                 /* owned [n_items]                     */
+    int64_t *len;                  /* owned [first[n_items]]              */
+    double *ll, *ref_ll;           /* owned [first[n_items]]              */
+    /* timings (not reproducible); has_timings 0 omits the section */
+    int has_timings;
+    int threads;
+    double model_s, reference_s, total_s;
+} hxq_eval_receipt;
+
+/*! hxq_receipt_eval_json() : eval_receipt.json text (unsealed) into *out
+ *  (malloc'd); numbers read back bit-exact. @return HXQ_OK, HXQ_ERR_NOMEM. */
+int hxq_receipt_eval_json(const hxq_eval_receipt *r, char **out, hxq_error *err);
+
+/*! hxq_receipt_eval_parse() :
+ *  Parses eval_receipt.json text (label names it in messages) into *out
+ *  (free with hxq_receipt_eval_free()). Unknown keys are ignored; a missing
+ *  or mistyped key, a bad hash, items that do not fit together (choice
+ *  counts of 1 .. 64, a gold outside its choices) are HXQ_ERR_FORMAT naming
+ *  the key. *out is zeroed on failure. @return HXQ_OK, HXQ_ERR_FORMAT,
+ *  HXQ_ERR_UNSUPPORTED (another format_version), HXQ_ERR_NOMEM. */
+int hxq_receipt_eval_parse(const char *json, size_t len, const char *label,
+                           hxq_eval_receipt *out, hxq_error *err);
+
+/*! hxq_receipt_eval_free() : frees every owned member and zeroes the
+ *  struct. NULL is a no-op. */
+void hxq_receipt_eval_free(hxq_eval_receipt *r);
+
 #endif /* HXQ_RECEIPT_H */

@@ -1,6 +1,8 @@
 /* receipt_json.c - allocation-checked cJSON building for the receipts. */
 #include "receipt_int.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static cJSON *attach(rc_json *j, cJSON *parent, const char *key, cJSON *item)
@@ -49,6 +51,35 @@ void rc_add_shape(rc_json *j, cJSON *parent, const char *key, int ndim, const in
     cJSON *a = rc_add_arr(j, parent, key);
     for (int d = 0; a && d < ndim; d++)
         attach(j, a, NULL, cJSON_CreateNumber((double)shape[d]));
+}
+
+/* The shortest %.15g .. %.17g text of v that strtod reads back as v. */
+static cJSON *exact_number(double v)
+{
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof(buf), "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    return cJSON_CreateRaw(buf);
+}
+
+void rc_add_real(rc_json *j, cJSON *parent, const char *key, double val)
+{
+    attach(j, parent, key, exact_number(val));
+}
+
+void rc_push_real(rc_json *j, cJSON *arr, double val)
+{
+    attach(j, arr, NULL, exact_number(val));
+}
+
+void rc_push_int(rc_json *j, cJSON *arr, int64_t val)
+{
+    attach(j, arr, NULL, cJSON_CreateNumber((double)val));
 }
 
 void rc_push_str(rc_json *j, cJSON *arr, const char *val)

@@ -8,7 +8,11 @@ dtype. config / qconfig / index: the fixture JSON files, with the long
 lists cut so each seed stays small. tokenizer_load: the fixture tokenizer
 cut to 600 ids; tokenizer_encode: short texts. (receipt: the
 compression_receipt.json of `hxq compress models/tiny-olmoe`, cut to five
-tensors by hand; not regenerated here.)"""
+tensors by hand; not regenerated here; eval_receipt: the eval_receipt.json
+of `hxq eval models/tiny-olmoe-helix --task arc --limit 3 --reference
+models/tiny-olmoe --receipt`, not regenerated here either.) mc_rows: a
+task byte (0 hellaswag, 1 arc, 2 mc) then the first rows of
+test/fixtures/mc/<task>.jsonl."""
 import json, os, struct
 
 OUT = "test/fuzz/corpus"
@@ -109,6 +113,14 @@ def tokenizer_seeds():
     put("tokenizer_encode", "invalid_utf8.bin", b"ok \xff\xfe \xc0\x80 \xed\xa0\x80")
 
 
+def mc_seeds():
+    for b, task in enumerate(("hellaswag", "arc", "mc")):
+        with open("test/fixtures/mc/%s.jsonl" % task, "rb") as f:
+            rows = f.read().split(b"\n")
+        put("mc_rows", task + ".jsonl", bytes([b]) + b"\n".join(rows[:3]) + b"\n")
+
+
 if __name__ == "__main__":
     main()
     tokenizer_seeds()
+    mc_seeds()

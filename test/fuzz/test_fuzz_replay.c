@@ -7,7 +7,9 @@
 #include "hxq_test.h"
 
 #include "fuzz_config.c"
+#include "fuzz_eval_receipt.c"
 #include "fuzz_index.c"
+#include "fuzz_mc_rows.c"
 #include "fuzz_qconfig.c"
 #include "fuzz_receipt.c"
 #include "fuzz_safetensors.c"
@@ -64,6 +66,8 @@ static const struct {
     {"receipt", hxq_fuzz_receipt, 1},
     {"tokenizer_load", hxq_fuzz_tokenizer_load, 1},
     {"tokenizer_encode", hxq_fuzz_tokenizer_encode, 1},
+    {"mc_rows", hxq_fuzz_mc_rows, 3},
+    {"eval_receipt", hxq_fuzz_eval_receipt, 1},
 };
 
 START_TEST(replay_corpus)

@@ -106,7 +106,7 @@ START_TEST(helix_to_hxq_keeps_effective_weights)
     ck_assert_int_lt(s.exact_narrowed, 19);  /* ...not where F16 subnormals are */
     expect_verify_ok(dst);
     /* still equal to the dense source wherever the reference kept it so */
-    hxq_verify_opts vo = {HXQ_FIXTURE_DENSE, 0, 0};
+    hxq_verify_opts vo = {.source = HXQ_FIXTURE_DENSE};
     hxq_verify_report vr;
     hxq_verify_report_init(&vr);
     ck_assert_int_eq(hxq_verify_folder(dst, &vo, &vr, &err), HXQ_OK);

@@ -343,7 +343,7 @@ START_TEST(report_json_and_errors)
     hxq_verify_report_init(&r);
     ck_assert_int_eq(hxq_verify_folder("/nonexistent/hxq", NULL, &r, &err), HXQ_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/hxq"));
-    hxq_verify_opts o = {NULL, 1, 1};
+    hxq_verify_opts o = {.recompute = 1, .threads = 1};
     ck_assert_int_eq(hxq_verify_folder(HXQ_FIXTURE_HELIX, &o, &r, &err), HXQ_ERR_INVALID);
     ck_assert_int_eq(r.total_failures, 0);
     for (int i = 0; i < HXQ_VERIFY_MAX_FAILURES + 5; i++)
@@ -457,7 +457,7 @@ START_TEST(compressed_passes_with_source)
     ck_assert_int_eq(r.modules_checked, 20);
     ck_assert_int_gt(r.files_hashed, 10);
     hxq_verify_report_free(&r);
-    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 0, 0};
+    hxq_verify_opts o = {.source = HXQ_FIXTURE_DENSE};
     ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_OK);
     ck_assert_int_eq(r.source_tensors, 231);
     ck_assert_int_eq(r.errors_compared, 20);
@@ -467,7 +467,7 @@ END_TEST
 
 START_TEST(compressed_recompute_passes)
 {
-    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 1, 2};
+    hxq_verify_opts o = {.source = HXQ_FIXTURE_DENSE, .recompute = 1, .threads = 2};
     hxq_verify_report r;
     ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_OK);
     DIR *d = opendir(g_dir);
@@ -493,7 +493,7 @@ START_TEST(compressed_recompute_sweeps_leftovers)
                                  "mkdir %s.recompute-Ab12Cd/out",
                                  dir, dir, dir, HXQ_OUTDIR_LOCK, dir, dir),
                      0);
-    hxq_verify_opts o = {HXQ_FIXTURE_DENSE, 1, 2};
+    hxq_verify_opts o = {.source = HXQ_FIXTURE_DENSE, .recompute = 1, .threads = 2};
     hxq_verify_report r;
     ck_assert_int_eq(vt_verify(dir, &o, &r), HXQ_OK);
     hxq_verify_report_free(&r);
@@ -601,7 +601,7 @@ START_TEST(altered_source_is_caught)
 {
     char src[2048];
     char *tmp = altered_source(src, sizeof(src));
-    hxq_verify_opts o = {src, 1, 2};
+    hxq_verify_opts o = {.source = src, .recompute = 1, .threads = 2};
     hxq_verify_report r;
     ck_assert_int_eq(vt_verify(g_dir, &o, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "source_sha256", "model-00003-of-00003.safetensors"));
@@ -610,13 +610,13 @@ START_TEST(altered_source_is_caught)
     ck_assert(has_failure(&r, "recompute", NULL));
     hxq_verify_report_free(&r);
     /* the reference's folder, checked by name */
-    hxq_verify_opts o2 = {src, 0, 0};
+    hxq_verify_opts o2 = {.source = src};
     ck_assert_int_eq(vt_verify(HXQ_FIXTURE_HELIX, &o2, &r), HXQ_ERR_VERIFY);
     ck_assert(has_failure(&r, "accounted", NULL));     /* extra.weight */
     ck_assert(has_failure(&r, "exact_values", NULL));  /* the changed byte */
     ck_assert_int_eq(r.total_failures, 2);
     hxq_verify_report_free(&r);
-    hxq_verify_opts o3 = {HXQ_FIXTURE_DENSE, 0, 0};
+    hxq_verify_opts o3 = {.source = HXQ_FIXTURE_DENSE};
     ck_assert_int_eq(vt_verify(HXQ_FIXTURE_HELIX, &o3, &r), HXQ_OK);
     ck_assert_int_eq(r.source_tensors, 231);
     hxq_verify_report_free(&r);
@@ -652,7 +652,7 @@ START_TEST(fused_experts_source)
     o.threads = 2;
     int rc = hxq_compress(src, dst, &o, NULL, &err);
     ck_assert_msg(rc == HXQ_OK || rc == HXQ_ERR_VERIFY, "%s", err.msg);
-    hxq_verify_opts vo = {src, 1, 2};
+    hxq_verify_opts vo = {.source = src, .recompute = 1, .threads = 2};
     hxq_verify_report r;
     rc = vt_verify(dst, &vo, &r);
     ck_assert_msg(rc == (r.total_failures ? HXQ_ERR_VERIFY : HXQ_OK), "status");
