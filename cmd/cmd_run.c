@@ -279,6 +279,21 @@ static int print_json(run_ctx *c, const int32_t *ids, int64_t n, const int32_t *
     return rc;
 }
 
+/* The chat rendered with the model's template; when the template fails, the
+ * message (which names its line and construct) gets the way around it. */
+static int render_chat(const run_ctx *c, const hxq_chat_msg *m, int64_t n, char **out,
+                       hxq_error *err)
+{
+    int rc = hxq_tokenizer_chat_render(c->tok, m, n, 1, out, NULL, err);
+    if (rc < 0 && rc != HXQ_ERR_NOMEM && err) {
+        char msg[HXQ_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        hxq_err(err, rc, "%s (use --prompt with the prompt already formatted to run without "
+                "the chat template)", msg);
+    }
+    return rc;
+}
+
 /* One prompt (raw or chat) to completion. */
 static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *err)
 {
@@ -289,8 +304,7 @@ static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *
     if (o->chat) {
         hxq_chat_msg msgs[2] = {{"system", o->system}, {"user", o->chat}};
         int nm = o->system ? 2 : 1;
-        rc = hxq_tokenizer_chat_render(c->tok, o->system ? msgs : msgs + 1, nm, 1, &rendered,
-                                       NULL, err);
+        rc = render_chat(c, o->system ? msgs : msgs + 1, nm, &rendered, err);
         if (rc == HXQ_OK)
             rc = encode(c, rendered, 0, &ids, &n, err);
     } else {
@@ -389,7 +403,7 @@ static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
     hxq_gen_stats st = {0};
     int rc = gen ? HXQ_OK : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     if (rc == HXQ_OK)
-        rc = hxq_tokenizer_chat_render(c->tok, h->msgs, h->n, 1, &rendered, NULL, err);
+        rc = render_chat(c, h->msgs, h->n, &rendered, err);
     if (rc == HXQ_OK)
         rc = encode(c, rendered, 0, &ids, &n, err);
     /* reuse the cache when it holds a prefix of the new conversation */

@@ -361,8 +361,13 @@ static int dict_view(jinja *J, const jdict *d, int kind, jv *out)
     return HXQ_OK;
 }
 
+/* Markup's methods keep it a Markup, their string arguments escaped. */
+static int markup_method(jinja *J, int id, jv s, const jargs *a, jv *out, const char *name);
+
 static int str_method(jinja *J, int id, jv s, const jargs *a, jv *out, const char *name)
 {
+    if (s.id == JV_MARKUP)
+        return markup_method(J, id, s, a, out, name);
     jv x[3];
     int r;
     switch (id) {
@@ -440,6 +445,36 @@ static int str_method(jinja *J, int id, jv s, const jargs *a, jv *out, const cha
     default:
         return jinja_fail(J, HXQ_ERR_FORMAT, J->line, "bad str method");
     }
+}
+
+static int markup_method(jinja *J, int id, jv s, const jargs *a, jv *out, const char *name)
+{
+    jv *pos = jinja_alloc(J, (size_t)(a->npos + 1) * sizeof(jv));
+    if (!pos)
+        return jinja_oom(J);
+    for (int i = 0; i < a->npos; i++) {
+        pos[i] = a->pos[i];
+        if ((id == M_REPLACE || id == M_STRIP || id == M_LSTRIP || id == M_RSTRIP) &&
+            pos[i].t == JV_STR && pos[i].id != JV_MARKUP)
+            HXQ_TRY(jinja_html_escape(J, pos[i], &pos[i]));
+    }
+    jargs esc = *a;
+    esc.pos = pos;
+    s.id = 0;
+    HXQ_TRY(str_method(J, id, s, &esc, out, name));
+    switch (id) {
+    case M_STRIP: case M_LSTRIP: case M_RSTRIP: case M_UPPER: case M_LOWER: case M_CAPITALIZE:
+    case M_TITLE: case M_REPLACE:
+        *out = jv_markup(*out);
+        break;
+    case M_SPLIT: case M_RSPLIT: case M_SPLITLINES:
+        for (size_t i = 0; i < out->u.l->n; i++)
+            out->u.l->v[i] = jv_markup(out->u.l->v[i]);
+        break;
+    default:
+        break;
+    }
+    return HXQ_OK;
 }
 
 int jinja_method_call(jinja *J, jv m, const jargs *a, jv *out)

@@ -399,12 +399,6 @@ static int exec_for(jinja *J, const jnode *x, jscope *sc)
         }
         items = kept;
     }
-    if (items->n == 0) {
-        jscope *e = jinja_scope_new(J, sc);
-        if (!e)
-            return jinja_oom(J);
-        return exec_body(J, x->kids2, x->nkids2, e);
-    }
     jloop *lp = jinja_alloc(J, sizeof(*lp));
     if (!lp)
         return jinja_oom(J);
@@ -412,6 +406,7 @@ static int exec_for(jinja *J, const jnode *x, jscope *sc)
     jv loopv = {.t = JV_LOOP};
     loopv.u.loop = lp;
     jscope *body = NULL;
+    int completed = 0;
     for (size_t i = 0; i < items->n; i++) {
         lp->index0 = i;
         if (body && !body->captured) { /* a fresh scope per iteration, reused */
@@ -426,8 +421,16 @@ static int exec_for(jinja *J, const jnode *x, jscope *sc)
         HXQ_TRY(rc);
         if (rc == SIG_BREAK)
             break;
+        completed |= rc == HXQ_OK;
     }
-    return HXQ_OK;
+    if (completed || !x->nkids2)
+        return HXQ_OK;
+    /* jinja2 marks the loop as iterated at the end of the body, so the else
+     * block also runs when every iteration ended in break or continue */
+    jscope *e = jinja_scope_new(J, sc);
+    if (!e)
+        return jinja_oom(J);
+    return exec_body(J, x->kids2, x->nkids2, e);
 }
 
 static int exec_stmt(jinja *J, const jnode *x, jscope *sc)

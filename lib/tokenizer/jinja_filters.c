@@ -83,35 +83,45 @@ static int f_trim(jinja *J, jv v, const jargs *a, jv *out)
     jv x[1];
     BIND(x, "trim", "chars");
     HXQ_TRY(soft_str(J, v, &v));
-    return jinja_str_strip(J, v, x[0], 3, out);
+    HXQ_TRY(jinja_str_strip(J, v, x[0], 3, out));
+    *out = jv_keep_markup(*out, v);
+    return HXQ_OK;
 }
 
 static int f_upper(jinja *J, jv v, const jargs *a, jv *out)
 {
     BIND_NONE("upper");
     HXQ_TRY(soft_str(J, v, &v));
-    return jinja_str_case(J, v, 1, out);
+    HXQ_TRY(jinja_str_case(J, v, 1, out));
+    *out = jv_keep_markup(*out, v);
+    return HXQ_OK;
 }
 
 static int f_lower(jinja *J, jv v, const jargs *a, jv *out)
 {
     BIND_NONE("lower");
     HXQ_TRY(soft_str(J, v, &v));
-    return jinja_str_case(J, v, 0, out);
+    HXQ_TRY(jinja_str_case(J, v, 0, out));
+    *out = jv_keep_markup(*out, v);
+    return HXQ_OK;
 }
 
 static int f_capitalize(jinja *J, jv v, const jargs *a, jv *out)
 {
     BIND_NONE("capitalize");
     HXQ_TRY(soft_str(J, v, &v));
-    return jinja_str_capitalize(J, v, out);
+    HXQ_TRY(jinja_str_capitalize(J, v, out));
+    *out = jv_keep_markup(*out, v);
+    return HXQ_OK;
 }
 
 static int f_title(jinja *J, jv v, const jargs *a, jv *out)
 {
     BIND_NONE("title");
     HXQ_TRY(soft_str(J, v, &v));
-    return jinja_str_title(J, v, 0, out);
+    HXQ_TRY(jinja_str_title(J, v, 0, out));
+    *out = jv_keep_markup(*out, v);
+    return HXQ_OK;
 }
 
 static int f_string(jinja *J, jv v, const jargs *a, jv *out)
@@ -135,13 +145,13 @@ static int f_replace(jinja *J, jv v, const jargs *a, jv *out)
     HXQ_TRY(soft_str(J, v, &s));
     HXQ_TRY(soft_str(J, x[0], &o));
     HXQ_TRY(soft_str(J, x[1], &n));
-    return jinja_str_replace(J, s, o, n, count, out);
+    HXQ_TRY(jinja_str_replace(J, s, o, n, count, out));
+    out->id = 0; /* str(s).replace(): a plain str */
+    return HXQ_OK;
 }
 
-static int f_escape(jinja *J, jv v, const jargs *a, jv *out)
+int jinja_html_escape(jinja *J, jv v, jv *out)
 {
-    BIND_NONE("escape");
-    HXQ_TRY(soft_str(J, v, &v));
     HXQ_TRY(jinja_step(J, v.n));
     jbuf b = {0};
     for (size_t i = 0; i < v.n; i++) {
@@ -150,14 +160,34 @@ static int f_escape(jinja *J, jv v, const jargs *a, jv *out)
                         : c == '"' ? "&#34;" : c == '\'' ? "&#39;" : NULL;
         HXQ_TRY(r ? jbuf_put(J, &b, r, strlen(r)) : jbuf_putc(J, &b, c));
     }
-    *out = jbuf_str(&b);
+    *out = jv_markup(jbuf_str(&b));
     return HXQ_OK;
+}
+
+static int f_escape(jinja *J, jv v, const jargs *a, jv *out)
+{
+    BIND_NONE("escape");
+    if (v.t == JV_STR && v.id == JV_MARKUP) { /* already safe */
+        *out = v;
+        return HXQ_OK;
+    }
+    HXQ_TRY(soft_str(J, v, &v));
+    return jinja_html_escape(J, v, out);
+}
+
+static int f_forceescape(jinja *J, jv v, const jargs *a, jv *out)
+{
+    BIND_NONE("forceescape");
+    HXQ_TRY(soft_str(J, v, &v));
+    return jinja_html_escape(J, v, out);
 }
 
 static int f_safe(jinja *J, jv v, const jargs *a, jv *out)
 {
     BIND_NONE("safe");
-    return soft_str(J, v, out); /* Markup(value): a str */
+    HXQ_TRY(soft_str(J, v, &v));
+    *out = jv_markup(v);
+    return HXQ_OK;
 }
 
 static int f_indent(jinja *J, jv v, const jargs *a, jv *out)
@@ -180,7 +210,11 @@ static int f_indent(jinja *J, jv v, const jargs *a, jv *out)
         for (int64_t i = 0; i < w; i++)
             HXQ_TRY(jbuf_putc(J, &ind, ' '));
     }
-    HXQ_TRY(soft_str(J, v, &v));
+    if (v.t == JV_UNDEF) /* jinja2 adds "\n" to the value as it is */
+        return jinja_undefined_error(J, v);
+    if (v.t != JV_STR)
+        return jinja_fail(J, HXQ_ERR_FORMAT, J->line, "unsupported operand type(s) for +=: '%s' "
+                          "and 'str'", jv_type_name(v));
     jbuf s = {0};
     HXQ_TRY(jbuf_put(J, &s, v.u.s, v.n));
     HXQ_TRY(jbuf_putc(J, &s, '\n')); /* jinja2's quirk for splitlines */
@@ -222,7 +256,8 @@ static int f_list(jinja *J, jv v, const jargs *a, jv *out)
     jlist *l = jlist_new(J, items->n, JL_LIST);
     if (!l)
         return jinja_oom(J);
-    memcpy(l->v, items->v, items->n * sizeof(jv));
+    if (items->n)
+        memcpy(l->v, items->v, items->n * sizeof(jv));
     l->n = items->n;
     *out = jv_list(l);
     return HXQ_OK;
@@ -404,9 +439,42 @@ static int f_map(jinja *J, jv v, const jargs *a, jv *out)
     return HXQ_OK;
 }
 
-/* Sort keys of items (attribute looked up, strings lower-cased unless
- * case_sensitive). */
+/* Sort keys of items: jinja2's multi-attribute getter, a list of the
+ * values of the comma-separated attributes (strings lower-cased unless
+ * case_sensitive); lists compare their items with == before <, so equal
+ * keys never need an order (Undefined ones included). */
 static int sort_keys(jinja *J, const jlist *items, jv attr, int case_sensitive, jv **keys)
+{
+    jv *k = jinja_alloc(J, (items->n + 1) * sizeof(jv));
+    if (!k)
+        return jinja_oom(J);
+    jlist *parts = jlist_new(J, 0, JL_LIST);
+    if (!parts)
+        return jinja_oom(J);
+    if (attr.t == JV_STR) {
+        jv split;
+        HXQ_TRY(jinja_str_split(J, attr, jv_str(",", 1), jv_missing(), 0, &split));
+        parts = split.u.l;
+    } else {
+        HXQ_TRY(jlist_push(J, parts, attr));
+    }
+    for (size_t i = 0; i < items->n; i++) {
+        jlist *key = jlist_new(J, parts->n, JL_LIST);
+        if (!key)
+            return jinja_oom(J);
+        for (size_t p = 0; p < parts->n; p++) {
+            jv v;
+            HXQ_TRY(attr_get(J, items->v[i], parts->v[p], jv_missing(), &v));
+            key->v[key->n++] = case_sensitive ? v : ignore_case(J, v);
+        }
+        k[i] = jv_list(key);
+    }
+    *keys = k;
+    return HXQ_OK;
+}
+
+/* jinja2's single-attribute getter (unique, min, max). */
+static int attr_keys(jinja *J, const jlist *items, jv attr, int case_sensitive, jv **keys)
 {
     jv *k = jinja_alloc(J, (items->n + 1) * sizeof(jv));
     if (!k)
@@ -446,7 +514,7 @@ static int f_sort(jinja *J, jv v, const jargs *a, jv *out)
     jv x[3];
     BIND(x, "sort", "reverse", "case_sensitive", "attribute");
     jlist *items;
-    jv *keys;
+    jv *keys = NULL;
     HXQ_TRY(jinja_iterate(J, v, &items));
     HXQ_TRY(sort_keys(J, items, x[2], arg_true(x[1]), &keys));
     return sorted(J, items, keys, arg_true(x[0]), out);
@@ -486,11 +554,11 @@ static int f_unique(jinja *J, jv v, const jargs *a, jv *out)
     jv x[2];
     BIND(x, "unique", "case_sensitive", "attribute");
     jlist *items, *l = new_list(J, JL_GEN);
-    jv *keys;
+    jv *keys = NULL;
     if (!l)
         return jinja_oom(J);
     HXQ_TRY(jinja_iterate(J, v, &items));
-    HXQ_TRY(sort_keys(J, items, x[1], arg_true(x[0]), &keys));
+    HXQ_TRY(attr_keys(J, items, x[1], arg_true(x[0]), &keys));
     jv *seen = jinja_alloc(J, (items->n + 1) * sizeof(jv));
     size_t ns = 0;
     if (!seen)
@@ -514,13 +582,13 @@ static int min_max(jinja *J, jv v, const jargs *a, int want_max, jv *out)
     jv x[2];
     BIND(x, want_max ? "max" : "min", "case_sensitive", "attribute");
     jlist *items;
-    jv *keys;
+    jv *keys = NULL;
     HXQ_TRY(jinja_iterate(J, v, &items));
     if (!items->n) {
         *out = jv_undef();
         return HXQ_OK;
     }
-    HXQ_TRY(sort_keys(J, items, x[1], arg_true(x[0]), &keys));
+    HXQ_TRY(attr_keys(J, items, x[1], arg_true(x[0]), &keys));
     size_t best = 0;
     for (size_t i = 1; i < items->n; i++) {
         int lt;
@@ -751,7 +819,7 @@ static const struct filter {
     {"center", NULL}, {"count", f_length}, {"d", f_default}, {"default", f_default},
     {"dictsort", f_dictsort}, {"e", f_escape}, {"escape", f_escape},
     {"filesizeformat", NULL}, {"first", f_first}, {"float", f_float},
-    {"forceescape", f_escape}, {"format", NULL}, {"groupby", NULL}, {"indent", f_indent},
+    {"forceescape", f_forceescape}, {"format", NULL}, {"groupby", NULL}, {"indent", f_indent},
     {"int", f_int}, {"items", f_items}, {"join", f_join}, {"last", f_last},
     {"length", f_length}, {"list", f_list}, {"lower", f_lower}, {"map", f_map},
     {"max", f_max}, {"min", f_min}, {"pprint", NULL}, {"random", NULL}, {"reject", f_reject},
@@ -894,7 +962,7 @@ int jinja_test_apply(jinja *J, int tid, jv v, const jargs *a, int *res)
         else
             *res = v.u.d == x[0].u.d;
         return HXQ_OK;
-    case T_ESCAPED: *res = 0; return HXQ_OK;
+    case T_ESCAPED: *res = v.t == JV_STR && v.id == JV_MARKUP; return HXQ_OK;
     case T_IN: return jinja_contains(J, x[0], v, res);
     case T_EQ: return jinja_compare(J, JC_EQ, v, x[0], res);
     case T_NE: return jinja_compare(J, JC_NE, v, x[0], res);

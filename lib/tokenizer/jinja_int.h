@@ -29,12 +29,17 @@
 #include <stdint.h>
 
 /* ---- limits: the template and its variables are untrusted input -------- */
+/* (the fuzz build lowers JINJA_MAX_STEPS / JINJA_MAX_MEMORY to run faster) */
 #define JINJA_MAX_NEST 100                     /* nesting of tags/expressions in the source */
 #define JINJA_MAX_DEPTH 400                    /* evaluator recursion, macro calls included;
                                                   nesting of printed / compared values */
+#ifndef JINJA_MAX_STEPS
 #define JINJA_MAX_STEPS 20000000LL             /* nodes evaluated + bytes handled / 64 */
+#endif
 #define JINJA_MAX_OUTPUT ((size_t)64 << 20)    /* bytes of any rendered text */
+#ifndef JINJA_MAX_MEMORY
 #define JINJA_MAX_MEMORY ((size_t)512 << 20)   /* arena bytes of one render */
+#endif
 #define JINJA_MAX_RANGE 100000                 /* range() length, as jinja2's sandbox */
 
 /* ---- arena ----------------------------------------------------------------- */
@@ -264,6 +269,12 @@ static inline jv jv_bool(int b) { jv v = {0}; v.t = JV_BOOL; v.u.i = b != 0; ret
 static inline jv jv_int(int64_t i) { jv v = {0}; v.t = JV_INT; v.u.i = i; return v; }
 static inline jv jv_float(double f) { jv v = {0}; v.t = JV_FLOAT; v.u.f = f; return v; }
 static inline jv jv_str(const char *s, size_t n) { jv v = {0}; v.t = JV_STR; v.u.s = s; v.n = n; return v; }
+/* jv.id of a JV_STR that is a markupsafe.Markup (made by |safe and |escape):
+ * printed by repr as Markup('...'), `is escaped`, not escaped again, and
+ * `+` escapes the other operand. */
+#define JV_MARKUP 1
+static inline jv jv_markup(jv s) { s.id = JV_MARKUP; return s; }
+static inline jv jv_keep_markup(jv s, jv from) { s.id = from.id; return s; }
 static inline jv jv_missing(void) { jv v = {0}; v.t = JV_MISSING; return v; }
 static inline int jv_is_num(jv v) { return v.t == JV_BOOL || v.t == JV_INT || v.t == JV_FLOAT; }
 static inline int jv_is_seq(jv v) { return v.t == JV_LIST; }
@@ -369,6 +380,8 @@ int jinja_str_repr(jinja *J, jbuf *b, const char *s, size_t n);
 /* ---- jinja_filters.c: filters and tests ------------------------------------------------ */
 /* Index of a filter / test by name, or -1 when jinja2 has none. */
 int jinja_filter_find(const char *name, size_t n);
+/* markupsafe.escape() of a string: & < > " ' as entities, a Markup. */
+int jinja_html_escape(jinja *J, jv s, jv *out);
 int jinja_test_find(const char *name, size_t n);
 int jinja_filter_apply(jinja *J, int fid, jv value, const jargs *a, jv *out);
 int jinja_test_apply(jinja *J, int tid, jv value, const jargs *a, int *res);

@@ -83,9 +83,12 @@ static int parse_string(jparse *p, jv *out)
         }
         if ((unsigned char)c < 0x20)
             return perr(p, "invalid control character in a string");
-        if (c != '\\') {
-            HXQ_TRY(jbuf_putc(J, &b, c));
-            p->i++;
+        if (c != '\\') { /* a run up to the next quote, escape or control character */
+            size_t r = p->i;
+            while (r < p->n && p->s[r] != '"' && p->s[r] != '\\' && (unsigned char)p->s[r] >= 0x20)
+                r++;
+            HXQ_TRY(jbuf_put(J, &b, p->s + p->i, r - p->i));
+            p->i = r;
             continue;
         }
         if (++p->i >= p->n)

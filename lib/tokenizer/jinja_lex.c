@@ -5,8 +5,8 @@
  *     "-}}" / "-#}" all whitespace after it;
  *   - trim_blocks: the first newline after "%}" or "#}" is removed ("+%}"
  *     keeps it);
- *   - lstrip_blocks: spaces and tabs between the start of a line and "{%"
- *     or "{#" are removed ("{%+" keeps them), never before "{{";
+ *   - lstrip_blocks: whitespace between the start of a line and "{%" or
+ *     "{#" is removed ("{%+" keeps it), never before "{{";
  *   - {% raw %}...{% endraw %} is data; comments are dropped.
  * "Whitespace" is Python's str.isspace() set, as in jinja2's regexes. */
 #include "jinja_int.h"
@@ -110,13 +110,8 @@ static int emit_data_before(lexer *L, size_t b, size_t e, char sign, int is_var)
         size_t l = e;
         while (l > b && L->s[l - 1] != '\n')
             l--;
-        if (l > b || L->line_starting) {
-            size_t k = l;
-            while (k < e && (L->s[k] == ' ' || L->s[k] == '\t'))
-                k++;
-            if (k == e)
-                e = l;
-        }
+        if ((l > b || L->line_starting) && skip_ws(L, l) >= e)
+            e = l; /* only whitespace from the line start: jinja2's \s+ */
     }
     int line = L->line;
     adv(L, b); /* no-op: b == pos */

@@ -60,7 +60,7 @@ static int repeat(jinja *J, jv seq, int64_t times, jv *out)
         jbuf b = {0};
         for (int64_t k = 0; k < times; k++)
             HXQ_TRY(jbuf_put(J, &b, seq.u.s, seq.n));
-        *out = jbuf_str(&b);
+        *out = jv_keep_markup(jbuf_str(&b), seq);
         return HXQ_OK;
     }
     jlist *l = jlist_new(J, unit * (size_t)times, seq.u.l->kind);
@@ -114,11 +114,18 @@ int jinja_binop(jinja *J, int op, jv a, jv b, jv *out)
             return HXQ_OK;
         }
         if (a.t == JV_STR && b.t == JV_STR) {
+            int markup = a.id == JV_MARKUP || b.id == JV_MARKUP;
+            if (markup && a.id != JV_MARKUP) /* Markup.__radd__ escapes the str */
+                HXQ_TRY(jinja_html_escape(J, a, &a));
+            if (markup && b.id != JV_MARKUP)
+                HXQ_TRY(jinja_html_escape(J, b, &b));
             HXQ_TRY(jinja_step(J, a.n + b.n));
             jbuf s = {0};
             HXQ_TRY(jbuf_put(J, &s, a.u.s, a.n));
             HXQ_TRY(jbuf_put(J, &s, b.u.s, b.n));
             *out = jbuf_str(&s);
+            if (markup)
+                *out = jv_markup(*out);
             return HXQ_OK;
         }
         if (is_plain_seq(a) && is_plain_seq(b) && a.u.l->kind == b.u.l->kind) {
@@ -126,8 +133,10 @@ int jinja_binop(jinja *J, int op, jv a, jv b, jv *out)
             jlist *l = jlist_new(J, a.u.l->n + b.u.l->n, a.u.l->kind);
             if (!l)
                 return jinja_oom(J);
-            memcpy(l->v, a.u.l->v, a.u.l->n * sizeof(jv));
-            memcpy(l->v + a.u.l->n, b.u.l->v, b.u.l->n * sizeof(jv));
+            if (a.u.l->n)
+                memcpy(l->v, a.u.l->v, a.u.l->n * sizeof(jv));
+            if (b.u.l->n)
+                memcpy(l->v + a.u.l->n, b.u.l->v, b.u.l->n * sizeof(jv));
             l->n = a.u.l->n + b.u.l->n;
             *out = jv_list(l);
             return HXQ_OK;

@@ -528,7 +528,12 @@ static int write_at(jinja *J, jbuf *b, jv v, int repr, int depth)
     }
     case JV_STR:
         HXQ_TRY(jinja_step(J, v.n));
-        return repr ? jinja_str_repr(J, b, v.u.s, v.n) : jbuf_put(J, b, v.u.s, v.n);
+        if (!repr)
+            return jbuf_put(J, b, v.u.s, v.n);
+        if (v.id == JV_MARKUP)
+            HXQ_TRY(jbuf_put(J, b, "Markup(", 7));
+        HXQ_TRY(jinja_str_repr(J, b, v.u.s, v.n));
+        return v.id == JV_MARKUP ? jbuf_putc(J, b, ')') : HXQ_OK;
     case JV_LIST:
         HXQ_TRY(jinja_step(J, v.u.l->n));
         return write_list(J, b, v.u.l, depth);
@@ -609,8 +614,8 @@ int jinja_iterate(jinja *J, jv v, jlist **items)
         }
         if (!(l = jlist_new(J, 0, JL_LIST)))
             return jinja_oom(J);
-        l->v = v.u.l->v + v.u.l->pos;
         l->n = l->cap = v.u.l->n - v.u.l->pos;
+        l->v = l->n ? v.u.l->v + v.u.l->pos : NULL;
         v.u.l->pos = v.u.l->n;
         *items = l;
         return HXQ_OK;

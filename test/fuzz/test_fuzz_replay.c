@@ -6,6 +6,7 @@
 #define HXQ_FUZZ_REPLAY 1
 #include "hxq_test.h"
 
+#include "fuzz_chat_template.c"
 #include "fuzz_config.c"
 #include "fuzz_index.c"
 #include "fuzz_qconfig.c"
@@ -64,6 +65,7 @@ static const struct {
     {"receipt", hxq_fuzz_receipt, 1},
     {"tokenizer_load", hxq_fuzz_tokenizer_load, 1},
     {"tokenizer_encode", hxq_fuzz_tokenizer_encode, 1},
+    {"chat_template", hxq_fuzz_chat_template, 20},
 };
 
 START_TEST(replay_corpus)

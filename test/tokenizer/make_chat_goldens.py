@@ -210,6 +210,7 @@ SNIPPETS = [
     ("trailing_newline_dropped", "text\n\n", {}),
     ("unicode_whitespace_dash", "a\u00a0\u3000 {{- 'b' -}} \u2028\u00a0c", {}),
     ("tabs_lstrip", "\t \t{% if true %}t{% endif %}", {}),
+    ("unicode_lstrip", "a\n\u00a0\u3000\x0c{% if true %}u{% endif %}\n\u2003{# c #}v", {}),
     ("lstrip_at_start", "   {% if true %}s{% endif %}", {}),
     ("lstrip_after_var", "{{ 'v' }}\n   {% if true %}s{% endif %}", {}),
     ("lstrip_after_dash_end", "{% if true -%}\n   {% if true %}s{% endif %}{% endif %}", {}),
@@ -295,6 +296,10 @@ SNIPPETS = [
                     "{{ loop.length }} {{ m.content }}{% endfor %}", {"messages": M2 + M2}),
     ("loop_break_continue", "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}"
                             "{% if i > 4 %}{% break %}{% endif %}{{ i }}{% endfor %}", {}),
+    ("loop_else_after_break", "{% for i in [1, 2] %}{% break %}{% else %}E{% endfor %}|"
+                              "{% for i in [1, 2] %}{% if i == 2 %}{% continue %}{% endif %}"
+                              "{% else %}E{% endfor %}|{% for i in [1] %}{% continue %}"
+                              "{% else %}E{% endfor %}", {}),
     ("loop_unpack", "{% for a, b in [[1, 2], (3, 4), 'xy'] %}{{ a }}{{ b }};{% endfor %}", {}),
     ("loop_dict", "{% for k in {'b': 1, 'a': 2} %}{{ k }}{% endfor %}", {}),
     ("nested_loops", "{% for i in [1, 2] %}{% for j in 'ab' %}{{ loop.index }}{{ i }}{{ j }} "
@@ -370,6 +375,9 @@ SNIPPETS = [
                                 "attribute='content')|list }} {{ [1, 2, 1, 3]|unique|list }} "
                                 "{{ ['a', 'A', 'b']|unique|list }} {{ [2, 1]|reverse|list }} "
                                 "{{ (1, 2)|list }}", {"messages": M2}),
+    ("filter_sort_attributes", "{{ messages|sort(attribute='n,role')|map(attribute='role')|list }} "
+                               "{{ ['x', 'x']|map(attribute='nope')|sort|length }}",
+     {"messages": [{"n": 2, "role": "b"}, {"n": 1, "role": "z"}, {"n": 2, "role": "a"}]}),
     ("filter_dictsort", "{{ {'b': 1, 'A': 3, 'c': 2}|dictsort }} {{ {'b': 1, 'a': 3}|dictsort("
                         "by='value', reverse=true) }}", {}),
     ("filter_numbers", "{{ '42'|int }} {{ '4.7'|int }} {{ 'x'|int(7) }} {{ 3.9|int }} "
@@ -382,6 +390,11 @@ SNIPPETS = [
      {"messages": [{"n": 1}, {"n": 2}]}),
     ("filter_escape_safe", "{{ '<a href=\"x\">&\\'</a>'|e }} {{ '<b>'|safe }} {{ none|safe }} "
                            "{{ '<'|escape|length }}", {}),
+    ("markup", "{{ ('<'|e) + '<' }} {{ ['x'|safe|trim] }} {{ '<'|e|e }} {{ 'a'|safe is escaped }} "
+               "{{ 'a' is escaped }} {{ ['<'|e ~ '<'] }} {{ [('a'|safe).upper()] }} "
+               "{{ ['a'|safe|replace('a', '<')] }} {{ [('a'|safe).replace('a', '<')] }} "
+               "{{ [['a'|safe]|join] }} {{ ('a'|safe)|tojson }} {{ '<'|forceescape|forceescape }} "
+               "{{ ('a b'|safe).split() }} {{ '<' + ('b'|safe) }} {{ ['ab'|safe * 2] }}", {}),
     ("filter_indent", "[{{ 'a\\nb\\n\\nc'|indent }}][{{ 'a\\nb'|indent(2, true) }}]"
                       "[{{ 'a\\n\\nb'|indent('> ', blank=true) }}][{{ ''|indent }}]", {}),
     ("filter_attr", "{{ d|attr('items') is defined }} {{ d|attr('k') is defined }}", {"d": {"k": 1}}),
@@ -435,6 +448,7 @@ SNIPPETS = [
     ("error_macro_too_many_args", "{% macro m(a) %}{% endmacro %}{{ m(1, 2) }}", {}),
     ("error_length_of_none", "{{ none|length }}", {}),
     ("error_less_mixed", "{{ 1 < 'a' }}", {}),
+    ("error_indent_not_a_string", "{{ 5|indent }}", {}),
 ]
 
 # Snippets jinja2 renders that hxq deliberately does not support: the C test
