@@ -105,7 +105,7 @@ static int do_range(jinja *J, const jargs *a, jv *out)
 /* dict(...) / namespace(...): Python's dict(mapping_or_pairs, **kwargs). */
 static int do_dict(jinja *J, const jargs *a, int ns, jv *out)
 {
-    jdict *d = jdict_new(J, 0);
+    jdict *d = jdict_new(J);
     if (!d)
         return jinja_oom(J);
     if (a->npos > 1)

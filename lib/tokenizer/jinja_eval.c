@@ -68,7 +68,7 @@ static int call_macro(jinja *J, const jmacro *m, const jargs *a, jv *out)
     int np = def->nkids2;
     jscope *sc = jinja_scope_new(J, m->closure);
     jlist *varargs = jlist_new(J, 0, JL_TUPLE);
-    jdict *kwargs = jdict_new(J, 0);
+    jdict *kwargs = jdict_new(J);
     if (!sc || !varargs || !kwargs)
         return jinja_oom(J);
     if (a->npos > np && !(def->op & JM_VARARGS))
@@ -181,7 +181,7 @@ static int eval_list(jinja *J, const jnode *e, jscope *sc, int kind, jv *out)
 
 static int eval_dict(jinja *J, const jnode *e, jscope *sc, jv *out)
 {
-    jdict *d = jdict_new(J, (size_t)e->nkids / 2);
+    jdict *d = jdict_new(J);
     if (!d)
         return jinja_oom(J);
     for (int i = 0; i + 1 < e->nkids; i += 2) {

@@ -88,41 +88,22 @@ static int f_trim(jinja *J, jv v, const jargs *a, jv *out)
     return HXQ_OK;
 }
 
-static int f_upper(jinja *J, jv v, const jargs *a, jv *out)
+/* upper, lower, capitalize, title: on str(value), a Markup kept one. */
+static int case_filter(jinja *J, jv v, const jargs *a, int how, jv *out)
 {
-    BIND_NONE("upper");
+    static const char *const names[] = {"lower", "upper", "capitalize", "title"};
+    BIND_NONE(names[how]);
     HXQ_TRY(soft_str(J, v, &v));
-    HXQ_TRY(jinja_str_case(J, v, 1, out));
+    HXQ_TRY(how < 2 ? jinja_str_case(J, v, how, out) : how == 2 ? jinja_str_capitalize(J, v, out)
+                                                               : jinja_str_title(J, v, 0, out));
     *out = jv_keep_markup(*out, v);
     return HXQ_OK;
 }
 
-static int f_lower(jinja *J, jv v, const jargs *a, jv *out)
-{
-    BIND_NONE("lower");
-    HXQ_TRY(soft_str(J, v, &v));
-    HXQ_TRY(jinja_str_case(J, v, 0, out));
-    *out = jv_keep_markup(*out, v);
-    return HXQ_OK;
-}
-
-static int f_capitalize(jinja *J, jv v, const jargs *a, jv *out)
-{
-    BIND_NONE("capitalize");
-    HXQ_TRY(soft_str(J, v, &v));
-    HXQ_TRY(jinja_str_capitalize(J, v, out));
-    *out = jv_keep_markup(*out, v);
-    return HXQ_OK;
-}
-
-static int f_title(jinja *J, jv v, const jargs *a, jv *out)
-{
-    BIND_NONE("title");
-    HXQ_TRY(soft_str(J, v, &v));
-    HXQ_TRY(jinja_str_title(J, v, 0, out));
-    *out = jv_keep_markup(*out, v);
-    return HXQ_OK;
-}
+static int f_lower(jinja *J, jv v, const jargs *a, jv *out) { return case_filter(J, v, a, 0, out); }
+static int f_upper(jinja *J, jv v, const jargs *a, jv *out) { return case_filter(J, v, a, 1, out); }
+static int f_capitalize(jinja *J, jv v, const jargs *a, jv *out) { return case_filter(J, v, a, 2, out); }
+static int f_title(jinja *J, jv v, const jargs *a, jv *out) { return case_filter(J, v, a, 3, out); }
 
 static int f_string(jinja *J, jv v, const jargs *a, jv *out)
 {

@@ -292,7 +292,7 @@ int jv_str_dup(jinja *J, const char *s, size_t n, jv *out);
 jlist *jlist_new(jinja *J, size_t cap, int kind);
 int jlist_push(jinja *J, jlist *l, jv v);
 jv jv_list(jlist *l);
-jdict *jdict_new(jinja *J, size_t cap);
+jdict *jdict_new(jinja *J);
 /* Looks key up; returns the value's slot or NULL. */
 jv *jdict_get(jdict *d, jv key);
 jv *jdict_get_str(const jdict *d, const char *s, size_t n);

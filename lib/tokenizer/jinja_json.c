@@ -201,7 +201,7 @@ static int parse_value(jparse *p, jv *out)
         skip_ws(p);
         char close = c == '{' ? '}' : ']';
         jlist *l = c == '[' ? jlist_new(J, 0, JL_LIST) : NULL;
-        jdict *d = c == '{' ? jdict_new(J, 0) : NULL;
+        jdict *d = c == '{' ? jdict_new(J) : NULL;
         if (!l && !d)
             return jinja_oom(J);
         if (p->i < p->n && p->s[p->i] == close) {

@@ -85,6 +85,22 @@ static int starts(const lexer *L, size_t i, const char *lit)
     return i + k <= L->n && !memcmp(L->s + i, lit, k);
 }
 
+/* The end of a closing tag "<c>}" at i with its whitespace control: "-<c>}"
+ * and the whitespace after it; "+<c>}" (when plus) as it is; "<c>}" and
+ * one newline after it when trim (trim_blocks). 0 when none is at i. */
+static size_t tag_close(const lexer *L, size_t i, char c, int plus, int trim)
+{
+    char t[4] = {'+', c, '}', 0};
+    if (plus && starts(L, i, t))
+        return i + 3;
+    t[0] = '-';
+    if (starts(L, i, t))
+        return skip_ws(L, i + 3);
+    if (!starts(L, i, t + 1))
+        return 0;
+    return trim && i + 2 < L->n && L->s[i + 2] == '\n' ? i + 3 : i + 2;
+}
+
 /* End of `text` after Python's rstrip() (whitespace). */
 static size_t rstrip_end(const lexer *L, size_t b, size_t e)
 {
@@ -383,19 +399,8 @@ static int lex_tag(lexer *L, int is_block)
         if (i >= L->n)
             return HXQ_OK; /* unterminated: the parser reports it */
         if (!L->nbal) {
-            size_t e = 0;
-            int trail = 0; /* 1: whitespace after "-", 2: one newline (trim_blocks) */
-            if (is_block && starts(L, i, "+%}"))
-                e = i + 3;
-            else if (starts(L, i, is_block ? "-%}" : "-}}"))
-                e = i + 3, trail = 1;
-            else if (starts(L, i, is_block ? "%}" : "}}"))
-                e = i + 2, trail = is_block ? 2 : 0;
+            size_t e = tag_close(L, i, is_block ? '%' : '}', is_block, is_block);
             if (e) {
-                if (trail == 1)
-                    e = skip_ws(L, e);
-                else if (trail == 2 && e < L->n && L->s[e] == '\n')
-                    e++;
                 HXQ_TRY(emit(L, is_block ? JT_BLOCK_END : JT_VAR_END, L->line, NULL, 0, NULL));
                 L->line_starting = L->s[e - 1] == '\n';
                 adv(L, e);
@@ -437,13 +442,7 @@ static int lex_tag(lexer *L, int is_block)
 static int lex_comment(lexer *L, int start_line)
 {
     for (size_t i = L->pos; i + 1 < L->n; i++) {
-        size_t e = 0;
-        if (starts(L, i, "+#}"))
-            e = i + 3;
-        else if (starts(L, i, "-#}"))
-            e = skip_ws(L, i + 3);
-        else if (starts(L, i, "#}"))
-            e = i + 2 < L->n && L->s[i + 2] == '\n' ? i + 3 : i + 2;
+        size_t e = tag_close(L, i, '#', 1, 1);
         if (e) {
             L->line_starting = L->s[e - 1] == '\n';
             adv(L, e);
@@ -484,15 +483,7 @@ static int lex_raw(lexer *L, int start_line)
 {
     for (size_t i = L->pos; i < L->n; i++) {
         char sign;
-        size_t j = tag_named(L, i, "endraw", &sign), e = 0;
-        if (!j)
-            continue;
-        if (starts(L, j, "+%}"))
-            e = j + 3;
-        else if (starts(L, j, "-%}"))
-            e = skip_ws(L, j + 3);
-        else if (starts(L, j, "%}"))
-            e = j + 2 < L->n && L->s[j + 2] == '\n' ? j + 3 : j + 2;
+        size_t j = tag_named(L, i, "endraw", &sign), e = j ? tag_close(L, j, '%', 1, 1) : 0;
         if (!e)
             continue;
         HXQ_TRY(emit_data_before(L, L->pos, i, sign, 0));

@@ -356,19 +356,26 @@ static int parse_subscript(parser *P, jnode **node)
     return HXQ_OK;
 }
 
+/* node(args...): a call of node. */
+static int parse_call(parser *P, jnode **node)
+{
+    jnode *c;
+    HXQ_TRY(mk(P, JN_CALL, cur(P)->line, &c));
+    nvec args = {0}, kwargs = {0};
+    HXQ_TRY(parse_call_args(P, &args, &kwargs));
+    set_args(c, &args, &kwargs);
+    c->a = *node;
+    *node = c;
+    return HXQ_OK;
+}
+
 static int parse_postfix(parser *P, jnode **node)
 {
     for (;;) {
         if (is_op(P, JOP_DOT) || is_op(P, JOP_LBRACKET)) {
             HXQ_TRY(parse_subscript(P, node));
         } else if (is_op(P, JOP_LPAREN)) {
-            jnode *c;
-            HXQ_TRY(mk(P, JN_CALL, cur(P)->line, &c));
-            nvec args = {0}, kwargs = {0};
-            HXQ_TRY(parse_call_args(P, &args, &kwargs));
-            set_args(c, &args, &kwargs);
-            c->a = *node;
-            *node = c;
+            HXQ_TRY(parse_call(P, node));
         } else {
             return HXQ_OK;
         }
@@ -383,13 +390,7 @@ static int parse_filter_expr(parser *P, jnode **node)
         } else if (is_name(P, "is")) {
             HXQ_TRY(parse_test(P, node));
         } else if (is_op(P, JOP_LPAREN)) {
-            jnode *c;
-            HXQ_TRY(mk(P, JN_CALL, cur(P)->line, &c));
-            nvec args = {0}, kwargs = {0};
-            HXQ_TRY(parse_call_args(P, &args, &kwargs));
-            set_args(c, &args, &kwargs);
-            c->a = *node;
-            *node = c;
+            HXQ_TRY(parse_call(P, node));
         } else {
             return HXQ_OK;
         }
@@ -499,42 +500,41 @@ static int parse_unary(parser *P, int with_filter, jnode **out)
     return HXQ_OK;
 }
 
-static int binop(parser *P, int kind, int op, int line, jnode *a, jnode *b, jnode **out)
+/* A left-associative level: sub (op sub)*, op one of ops (JOP_COUNT ends). */
+static int left_assoc(parser *P, int (*sub)(parser *, jnode **), const int *ops, jnode **out)
 {
-    HXQ_TRY(mk(P, kind, line, out));
-    (*out)->op = (uint8_t)op;
-    (*out)->a = a;
-    (*out)->b = b;
-    return HXQ_OK;
+    int line = cur(P)->line;
+    HXQ_TRY(sub(P, out));
+    for (;;) {
+        int op = -1;
+        for (int i = 0; ops[i] != JOP_COUNT; i++)
+            if (is_op(P, ops[i]))
+                op = ops[i];
+        if (op < 0)
+            return HXQ_OK;
+        next(P);
+        jnode *x;
+        HXQ_TRY(mk(P, JN_BINOP, line, &x));
+        x->op = (uint8_t)op;
+        x->a = *out;
+        HXQ_TRY(sub(P, &x->b));
+        *out = x;
+        line = cur(P)->line;
+    }
 }
+
+static int parse_unary1(parser *P, jnode **out) { return parse_unary(P, 1, out); }
 
 static int parse_pow(parser *P, jnode **out)
 {
-    int line = cur(P)->line;
-    HXQ_TRY(parse_unary(P, 1, out));
-    while (is_op(P, JOP_POW)) {
-        next(P);
-        jnode *r;
-        HXQ_TRY(parse_unary(P, 1, &r));
-        HXQ_TRY(binop(P, JN_BINOP, JOP_POW, line, *out, r, out));
-        line = cur(P)->line;
-    }
-    return HXQ_OK;
+    static const int ops[] = {JOP_POW, JOP_COUNT};
+    return left_assoc(P, parse_unary1, ops, out);
 }
 
 static int parse_math2(parser *P, jnode **out)
 {
-    int line = cur(P)->line;
-    HXQ_TRY(parse_pow(P, out));
-    while (is_op(P, JOP_MUL) || is_op(P, JOP_DIV) || is_op(P, JOP_FLOORDIV) || is_op(P, JOP_MOD)) {
-        int op = cur(P)->op;
-        next(P);
-        jnode *r;
-        HXQ_TRY(parse_pow(P, &r));
-        HXQ_TRY(binop(P, JN_BINOP, op, line, *out, r, out));
-        line = cur(P)->line;
-    }
-    return HXQ_OK;
+    static const int ops[] = {JOP_MUL, JOP_DIV, JOP_FLOORDIV, JOP_MOD, JOP_COUNT};
+    return left_assoc(P, parse_pow, ops, out);
 }
 
 static int parse_concat(parser *P, jnode **out)
@@ -559,17 +559,8 @@ static int parse_concat(parser *P, jnode **out)
 
 static int parse_math1(parser *P, jnode **out)
 {
-    int line = cur(P)->line;
-    HXQ_TRY(parse_concat(P, out));
-    while (is_op(P, JOP_ADD) || is_op(P, JOP_SUB)) {
-        int op = cur(P)->op;
-        next(P);
-        jnode *r;
-        HXQ_TRY(parse_concat(P, &r));
-        HXQ_TRY(binop(P, JN_BINOP, op, line, *out, r, out));
-        line = cur(P)->line;
-    }
-    return HXQ_OK;
+    static const int ops[] = {JOP_ADD, JOP_SUB, JOP_COUNT};
+    return left_assoc(P, parse_concat, ops, out);
 }
 
 static int parse_compare(parser *P, jnode **out)
@@ -632,33 +623,26 @@ static int parse_not(parser *P, jnode **out)
     return parse_compare(P, out);
 }
 
-static int parse_and(parser *P, jnode **out)
+/* `sub (word sub)*` for and / or. */
+static int bool_chain(parser *P, int (*sub)(parser *, jnode **), const char *word, int kind,
+                      jnode **out)
 {
     int line = cur(P)->line;
-    HXQ_TRY(parse_not(P, out));
-    while (is_name(P, "and")) {
+    HXQ_TRY(sub(P, out));
+    while (is_name(P, word)) {
         next(P);
-        jnode *r;
-        HXQ_TRY(parse_not(P, &r));
-        HXQ_TRY(binop(P, JN_AND, 0, line, *out, r, out));
+        jnode *x;
+        HXQ_TRY(mk(P, kind, line, &x));
+        x->a = *out;
+        HXQ_TRY(sub(P, &x->b));
+        *out = x;
         line = cur(P)->line;
     }
     return HXQ_OK;
 }
 
-static int parse_or(parser *P, jnode **out)
-{
-    int line = cur(P)->line;
-    HXQ_TRY(parse_and(P, out));
-    while (is_name(P, "or")) {
-        next(P);
-        jnode *r;
-        HXQ_TRY(parse_and(P, &r));
-        HXQ_TRY(binop(P, JN_OR, 0, line, *out, r, out));
-        line = cur(P)->line;
-    }
-    return HXQ_OK;
-}
+static int parse_and(parser *P, jnode **out) { return bool_chain(P, parse_not, "and", JN_AND, out); }
+static int parse_or(parser *P, jnode **out) { return bool_chain(P, parse_and, "or", JN_OR, out); }
 
 static int parse_expression(parser *P, int with_condexpr, jnode **out)
 {

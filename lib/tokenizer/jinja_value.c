@@ -104,13 +104,12 @@ jv jv_list(jlist *l)
     return v;
 }
 
-jdict *jdict_new(jinja *J, size_t cap)
+jdict *jdict_new(jinja *J)
 {
     jdict *d = jinja_alloc(J, sizeof(*d));
     if (!d)
         return NULL;
     memset(d, 0, sizeof(*d));
-    (void)cap;
     return d;
 }
 

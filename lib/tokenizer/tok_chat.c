@@ -26,7 +26,7 @@ static int set_messages(jinja *J, const hxq_chat_msg *msgs, int64_t n)
         return jinja_oom(J);
     for (int64_t i = 0; i < n; i++) {
         const char *f[2] = {msgs[i].role, msgs[i].content};
-        jdict *d = jdict_new(J, 2);
+        jdict *d = jdict_new(J);
         if (!d)
             return jinja_oom(J);
         for (int k = 0; k < 2; k++) {
