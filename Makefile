@@ -23,14 +23,14 @@ SAN     ?= 0
 EMU     ?= 0
 CUDA    ?=
 
-PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8
+PKGS := libcjson libzstd libxxhash libcrypto openblas libutf8proc libpcre2-8 libmicrohttpd
 # Looked up on first use, not when the Makefile is read, so that
 # `make deps demo` works on a fresh machine: deps installs the packages
 # before any compile or link asks pkg-config for their flags.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
-MODULES := common io kmeans codec receipt tokenizer infer pipeline
+MODULES := common io kmeans codec receipt tokenizer infer pipeline serve
 INCLUDES := $(addprefix -Ilib/,$(MODULES)) -Ikernels/cuda
 
 OPT     ?= -O2
@@ -155,8 +155,12 @@ $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
 
+# Debian's python3 (its apt packages: python3-numpy) runs the numpy reference
+PYTHON ?= /usr/bin/python3
+
 test: $(HXQ) $(TEST_BIN)
-	@HXQ_BIN=$(HXQ) bash test/run_tests.sh $(TEST_BIN)
+	@$(PYTHON) test/reference/check_reference.py
+	@HXQ_BIN=$(HXQ) PYTHON=$(PYTHON) bash test/run_tests.sh $(TEST_BIN)
 
 test-san:
 	$(MAKE) SAN=1 test
@@ -192,7 +196,8 @@ bench: $(HXQ) $(BENCH_BIN)
 
 deps:
 	@missing=""; for p in build-essential pkg-config libopenblas-dev libcjson-dev libzstd-dev \
-	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev; do \
+	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev python3-numpy \
+	    libmicrohttpd-dev; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y --no-install-recommends $$missing; else echo "deps: all present"; fi

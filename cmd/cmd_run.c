@@ -13,10 +13,11 @@
 
 static const char usage[] =
     "usage: hxq run MODEL [--prompt TEXT | --chat TEXT [--system S]] [options]\n\n"
-    "Generates text with an OLMoE model folder (dense or HXQ). --prompt feeds the text\n"
-    "as is (no BOS unless the tokenizer asks for one); --chat wraps it in the model's\n"
-    "chat template. With neither, a terminal gets an interactive conversation and a\n"
-    "pipe is read whole as the prompt.\n\n"
+    "Generates text with a model folder, dense or HXQ (model_type llama, mistral, qwen2,\n"
+    "qwen3, mixtral, qwen3_moe or olmoe). --prompt feeds the text as is (no BOS unless\n"
+    "the tokenizer asks for one); --chat wraps it in the model's chat template. With\n"
+    "neither, a terminal gets an interactive conversation and a pipe is read whole as\n"
+    "the prompt.\n\n"
     "options:\n"
     "  -n, --max-tokens N   tokens to generate (default 128); stops at eos\n"
     "  --temp T             temperature, 0 = greedy (default 0)\n"
@@ -186,25 +187,6 @@ static void stream_end(run_ctx *c)
         fwrite(text, 1, len, stdout);
 }
 
-/* Encodes text, with the BOS in front when the tokenizer asks for one. */
-static int encode(const run_ctx *c, const char *text, int raw, int32_t **ids, int64_t *n,
-                  hxq_error *err)
-{
-    HXQ_TRY(hxq_tokenizer_encode(c->tok, text, strlen(text), ids, n, err));
-    if (raw && hxq_tokenizer_adds_bos(c->tok) && hxq_tokenizer_bos_id(c->tok) >= 0) {
-        int32_t *b = realloc(*ids, (size_t)(*n + 1) * sizeof(int32_t));
-        if (!b)
-            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        memmove(b + 1, b, (size_t)*n * sizeof(int32_t));
-        b[0] = hxq_tokenizer_bos_id(c->tok);
-        *ids = b;
-        (*n)++;
-    }
-    if (*n == 0)
-        return hxq_err(err, HXQ_ERR_INVALID, "the prompt encodes to no tokens");
-    return HXQ_OK;
-}
-
 /* --logits-out: the logits of every prompt position, as safetensors. */
 static int write_logits(run_ctx *c, const char *path, const int32_t *ids, int64_t n,
                         hxq_error *err)
@@ -279,12 +261,13 @@ static int print_json(run_ctx *c, const int32_t *ids, int64_t n, const int32_t *
     return rc;
 }
 
-/* The chat rendered with the model's template; when the template fails, the
- * message (which names its line and construct) gets the way around it. */
-static int render_chat(const run_ctx *c, const hxq_chat_msg *m, int64_t n, char **out,
-                       hxq_error *err)
+/* The prompt ids of a chat (the model's template rendered, then encoded);
+ * when the template fails, the message (which names its line and
+ * construct) gets the way around it. */
+static int chat_ids(const run_ctx *c, const hxq_chat_msg *m, int64_t n, int32_t **ids,
+                    int64_t *n_ids, hxq_error *err)
 {
-    int rc = hxq_tokenizer_chat_render(c->tok, m, n, 1, out, NULL, err);
+    int rc = hxq_tokenizer_encode_chat(c->tok, m, n, ids, n_ids, err);
     if (rc < 0 && rc != HXQ_ERR_NOMEM && err) {
         char msg[HXQ_ERROR_MSG_MAX];
         snprintf(msg, sizeof(msg), "%s", err->msg);
@@ -299,16 +282,13 @@ static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *
 {
     int32_t *ids = NULL, *gen = NULL;
     int64_t n = 0;
-    char *rendered = NULL;
     int rc;
     if (o->chat) {
         hxq_chat_msg msgs[2] = {{"system", o->system}, {"user", o->chat}};
         int nm = o->system ? 2 : 1;
-        rc = render_chat(c, o->system ? msgs : msgs + 1, nm, &rendered, err);
-        if (rc == HXQ_OK)
-            rc = encode(c, rendered, 0, &ids, &n, err);
+        rc = chat_ids(c, o->system ? msgs : msgs + 1, nm, &ids, &n, err);
     } else {
-        rc = encode(c, text, 1, &ids, &n, err);
+        rc = hxq_tokenizer_encode_prompt(c->tok, text, strlen(text), &ids, &n, err);
     }
     if (rc == HXQ_OK && o->logits_out)
         rc = write_logits(c, o->logits_out, ids, n, err);
@@ -328,7 +308,6 @@ static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *
     }
     free(ids);
     free(gen);
-    free(rendered);
     return rc;
 }
 
@@ -397,15 +376,13 @@ static void chat_free(chat *h)
 
 static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
 {
-    char *rendered = NULL, *reply = NULL;
+    char *reply = NULL;
     int32_t *ids = NULL, *gen = hxq_alloc_array(o->max_tokens + 1, sizeof(int32_t));
     int64_t n = 0;
     hxq_gen_stats st = {0};
     int rc = gen ? HXQ_OK : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     if (rc == HXQ_OK)
-        rc = render_chat(c, h->msgs, h->n, &rendered, err);
-    if (rc == HXQ_OK)
-        rc = encode(c, rendered, 0, &ids, &n, err);
+        rc = chat_ids(c, h->msgs, h->n, &ids, &n, err);
     /* reuse the cache when it holds a prefix of the new conversation */
     int64_t keep = 0;
     while (rc == HXQ_OK && keep < h->n_cached && keep < n - 1 && h->cached[keep] == ids[keep])
@@ -441,7 +418,6 @@ static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
         free(reply);
         rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
-    free(rendered);
     free(ids);
     free(gen);
     return rc;

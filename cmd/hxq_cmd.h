@@ -31,6 +31,7 @@ int cmd_verify(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Prints "hxq <cmd>: <message>" for err to stderr and returns the exit code
  * for its status. */

@@ -16,10 +16,11 @@ static const struct hxq_cmd commands[] = {
     {"convert", cmd_convert, "convert an HXQ folder to dense BF16 or to the canonical HXQ layout"},
     {"run", cmd_run, "generate text from a prompt, a chat message or interactively"},
     {"eval", cmd_eval, "perplexity over a text, and KL divergence from a reference model"},
+    {"serve", cmd_serve, "serve a model over HTTP with OpenAI's API (chat, completions, streams)"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
     {"chat-template", cmd_chat_template, "render a model's chat template for a conversation"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
-    {"synth", cmd_synth, "write a synthetic OLMoE checkpoint (real widths, heavy tails) for benchmarks"},
+    {"synth", cmd_synth, "write a synthetic checkpoint (OLMoE, or --arch FAMILY) for benchmarks and tests"},
 };
 
 static void print_help(FILE *f)

@@ -4,8 +4,33 @@
 #include "cuda_int.h"
 #include "infer_int.h"
 
+#include <string.h>
+
 #ifdef HXQ_HAVE_CUDA
 #include "hxq_cuda.h"
+#endif
+
+#ifdef HXQ_HAVE_CUDA
+/* What the CUDA kernels implement: the OLMoE block (q/k norm over the
+ * projection, no biases, full attention, default RoPE, softmax router and
+ * experts). NULL when m is such a model, else what differs. */
+static const char *cuda_unsupported(const hxq_model *m)
+{
+    if (!m->moe)
+        return "a dense MLP";
+    if (m->qk_norm != HXQ_QK_NORM_FULL)
+        return "its q/k norm";
+    for (int64_t l = 0; l < m->n_layers; l++) {
+        const hxq_layer *L = &m->layers[l];
+        if (L->bq || L->bk || L->bv || L->bo)
+            return "attention biases";
+        if (L->window)
+            return "a sliding window";
+    }
+    if (m->cfg.rope_type[0] && strcmp(m->cfg.rope_type, "default"))
+        return "rope scaling";
+    return NULL;
+}
 #endif
 
 static int cuda_be_create(const hxq_model *m, const hxq_engine_opts *o, void **state,
@@ -17,6 +42,15 @@ static int cuda_be_create(const hxq_model *m, const hxq_engine_opts *o, void **s
     (void)o;
     return hxq_err(err, HXQ_ERR_DEVICE, "hxq was built without CUDA");
 #else
+    if (o->n_seq > 1)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                       "the cuda backend runs one sequence (%d asked for); use the cpu "
+                       "device for several", o->n_seq);
+    const char *what = cuda_unsupported(m);
+    if (what)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                       "cuda backend: architecture %s (%s) not supported yet; use the cpu "
+                       "device", m->arch, what);
     hxq_error why;
     int n = 0;
     why.msg[0] = '\0';
@@ -40,18 +74,13 @@ static void cuda_be_destroy(void *state)
     cuda_run_free(state);
 }
 
-static int cuda_be_forward(void *state, const int32_t *ids, int64_t n, int64_t pos,
-                           const hxq_forward_out *out, hxq_error *err)
+/* The engine gives this backend one sequence, so one part (n_seq == 1). */
+static int cuda_be_forward(void *state, const hxq_backend_batch *b, hxq_error *err)
 {
-    cuda_forward_out co = {NULL, 0, NULL, NULL};
-    if (out) {
-        co.logits = out->logits;
-        co.all_logits = out->all_logits;
-        co.hidden = out->hidden;
-        co.router_logits = out->router_logits;
-    }
-    return cuda_run_forward(state, ids, n, pos, out ? &co : NULL, err);
+    const hxq_seq_part *p = &b->parts[0];
+    cuda_forward_out co = {p->logits, p->all_logits, b->hidden, b->router_logits};
+    return cuda_run_forward(state, p->ids, p->n, b->pos[0], &co, err);
 }
 
 const hxq_backend infer_backend_cuda = {"cuda", cuda_be_create, cuda_be_destroy,
-                                        cuda_be_forward};
+                                        cuda_be_forward, NULL};

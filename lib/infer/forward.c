@@ -1,5 +1,6 @@
-/* forward.c - the CPU backend: state allocation and the OLMoE forward
- * pass over a batch of tokens (../shared/reference/olmoe.md). */
+/* forward.c - the CPU backend: state allocation and the decoder forward
+ * pass over a batch of tokens (the block described by hxq_model's fields:
+ * docs/ENGINE.md). */
 #include "cpu_int.h"
 
 #include <cblas.h>
@@ -42,6 +43,8 @@ static void cpu_destroy(void *state)
         free(bufs[i]);
     free(s->sel);
     free(s->etok);
+    free(s->tpos);
+    free(s->first);
     hxq_pool_free(s->pool);
     free(s);
 }
@@ -53,13 +56,12 @@ static float *fbuf(int64_t a, int64_t b)
     return hxq_mul_i64(a, b, &n) < 0 ? NULL : hxq_calloc_array(n, sizeof(float));
 }
 
+/* cos / sin of position x inv_freq, in float32 as transformers. */
 static void rope_tables(cpu_state *s)
 {
     int64_t half = s->m->head_dim / 2;
-    float theta = (float)s->m->cfg.rope_theta, dim = (float)s->m->head_dim;
     for (int64_t i = 0; i < half; i++) {
-        /* as transformers: inv_freq and angles in float32 */
-        float inv = 1.0f / powf(theta, (float)(2 * i) / dim);
+        float inv = s->m->rope_inv_freq[i];
         for (int64_t p = 0; p < s->max_ctx; p++) {
             float ang = (float)p * inv;
             s->rope_cos[p * half + i] = cosf(ang);
@@ -76,6 +78,7 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     s->m = m;
     s->max_ctx = o->max_ctx;
     s->max_batch = o->max_batch;
+    s->n_seq = o->n_seq;
     /* our pool does the threading: keep OpenBLAS single-threaded */
     openblas_set_num_threads(1);
     s->pool = hxq_pool_create(o->threads);
@@ -85,20 +88,23 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     }
     s->nthreads = hxq_pool_threads(s->pool);
     int64_t H = m->hidden, B = s->max_batch, NI = m->inter, E = m->n_experts, K = m->top_k;
+    s->qw = m->n_heads * m->head_dim;
+    s->kw = m->n_kv_heads * m->head_dim;
     int64_t LC;
-    int bad = hxq_mul_i64(m->n_layers, s->max_ctx, &LC) < 0;
+    int bad = hxq_mul_i64(m->n_layers * s->n_seq, s->max_ctx, &LC) < 0;
     int64_t maxcols = H > NI ? H : NI;
+    maxcols = maxcols > s->qw ? maxcols : s->qw;
     if (!bad) {
-        s->kc = fbuf(LC, H);
-        s->vc = fbuf(LC, H);
+        s->kc = fbuf(LC, s->kw);
+        s->vc = fbuf(LC, s->kw);
         s->rope_cos = fbuf(s->max_ctx, m->head_dim / 2);
         s->rope_sin = fbuf(s->max_ctx, m->head_dim / 2);
         s->x = fbuf(B, H);
         s->a = fbuf(B, H);
-        s->q = fbuf(B, H);
-        s->k = fbuf(B, H);
-        s->v = fbuf(B, H);
-        s->att = fbuf(B, H);
+        s->q = fbuf(B, s->qw);
+        s->k = fbuf(B, s->kw);
+        s->v = fbuf(B, s->kw);
+        s->att = fbuf(B, s->qw);
         s->tmp = fbuf(B, H);
         s->rl = fbuf(B, E);
         s->selw = fbuf(B, K);
@@ -107,16 +113,18 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
         s->eg = fbuf(B, NI);
         s->eu = fbuf(B, NI);
         s->ed = fbuf(B, H);
-        s->dg = fbuf(K, NI);
-        s->du = fbuf(K, NI);
+        s->dg = fbuf(B * K, NI);
+        s->du = fbuf(B * K, NI);
         s->sel = hxq_calloc_array(B * K, sizeof(int32_t));
         s->etok = hxq_calloc_array(B, sizeof(int32_t));
+        s->tpos = hxq_calloc_array(B, sizeof(int64_t));
+        s->first = hxq_calloc_array(s->n_seq, sizeof(int64_t));
         s->tile = calloc((size_t)s->nthreads, sizeof(float *));
         s->scores = calloc((size_t)s->nthreads, sizeof(float *));
         bad = !s->kc || !s->vc || !s->rope_cos || !s->rope_sin || !s->x || !s->a || !s->q ||
               !s->k || !s->v || !s->att || !s->tmp || !s->rl || !s->selw || !s->ew ||
               !s->ex || !s->eg || !s->eu || !s->ed || !s->dg || !s->du || !s->sel ||
-              !s->etok || !s->tile || !s->scores;
+              !s->etok || !s->tpos || !s->first || !s->tile || !s->scores;
         for (int i = 0; !bad && i < s->nthreads; i++) {
             s->tile[i] = fbuf(INFER_TILE_ROWS, maxcols);
             s->scores[i] = fbuf(s->max_batch, s->max_ctx);
@@ -125,7 +133,8 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     }
     if (bad) {
         cpu_destroy(s);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory for the kv cache (%lld positions)",
+        return hxq_err(err, HXQ_ERR_NOMEM,
+                       "out of memory for the kv cache (%d x %lld positions)", o->n_seq,
                        (long long)o->max_ctx);
     }
     rope_tables(s);
@@ -133,24 +142,79 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     return HXQ_OK;
 }
 
-static int cpu_forward(void *state, const int32_t *ids, int64_t n, int64_t pos,
-                       const hxq_forward_out *out, hxq_error *err)
+float *cpu_kcache(const cpu_state *s, int64_t l, int seq)
+{
+    return s->kc + (l * s->n_seq + seq) * s->max_ctx * s->kw;
+}
+
+float *cpu_vcache(const cpu_state *s, int64_t l, int seq)
+{
+    return s->vc + (l * s->n_seq + seq) * s->max_ctx * s->kw;
+}
+
+void cpu_add_bias(float *y, const float *bias, int64_t n, int64_t w)
+{
+    if (!bias)
+        return;
+    for (int64_t t = 0; t < n; t++)
+        for (int64_t i = 0; i < w; i++)
+            y[t * w + i] += bias[i];
+}
+
+static void cpu_seq_copy(void *state, int src, int dst, int64_t n)
+{
+    cpu_state *s = state;
+    size_t bytes = (size_t)(n * s->kw) * sizeof(float);
+    for (int64_t l = 0; l < s->m->n_layers; l++) {
+        memcpy(cpu_kcache(s, l, dst), cpu_kcache(s, l, src), bytes);
+        memcpy(cpu_vcache(s, l, dst), cpu_vcache(s, l, src), bytes);
+    }
+}
+
+/* The logits each part wants from the final normed states a [n, H]. */
+static void cpu_logits(cpu_state *s, const float *a)
+{
+    const hxq_backend_batch *b = s->batch;
+    int64_t H = s->m->hidden, V = s->m->vocab;
+    for (int i = 0; i < b->n_parts; i++) {
+        const hxq_seq_part *p = &b->parts[i];
+        const float *ai = a + s->first[i] * H;
+        if (!p->logits)
+            continue;
+        if (p->all_logits)
+            cpu_linear(s, &s->m->lm_head, ai, p->n, p->logits, V);
+        else
+            cpu_linear(s, &s->m->lm_head, ai + (p->n - 1) * H, 1, p->logits, V);
+    }
+}
+
+static int cpu_forward(void *state, const hxq_backend_batch *b, hxq_error *err)
 {
     cpu_state *s = state;
     const hxq_model *m = s->m;
-    int64_t H = m->hidden, V = m->vocab, E = m->n_experts, NL = m->n_layers;
+    int64_t H = m->hidden, E = m->n_experts, NL = m->n_layers, n = b->n_tokens;
     double eps = m->cfg.rms_norm_eps;
-    float *hid = out ? out->hidden : NULL;
-    float *router = out ? out->router_logits : NULL;
-    for (int64_t t = 0; t < n; t++)
-        hxq_linear_row_f32(&m->embed, ids[t], s->x + t * H);
+    float *hid = b->hidden, *router = b->router_logits;
+    s->batch = b;
+    s->each_token = 1;
+    int64_t t = 0;
+    for (int i = 0; i < b->n_parts; i++) {
+        const hxq_seq_part *p = &b->parts[i];
+        s->each_token &= p->n == 1;
+        s->first[i] = t;
+        for (int64_t k = 0; k < p->n; k++, t++) {
+            s->tpos[t] = b->pos[i] + k;
+            hxq_linear_row_f32(&m->embed, p->ids[k], s->x + t * H);
+        }
+    }
     if (hid)
         memcpy(hid, s->x, (size_t)(n * H) * sizeof(float));
     for (int64_t l = 0; l < NL; l++) {
         const hxq_layer *L = &m->layers[l];
         cpu_rmsnorm(s->x, L->attn_norm, n, H, eps, s->a);
-        cpu_attention(s, l, s->a, n, pos, s->att);
+        cpu_attention(s, l, s->a, n, s->att);
         cpu_linear(s, &L->wo, s->att, n, s->tmp, H);
+        cpu_add_bias(s->tmp, L->bo, n, H);
         for (int64_t i = 0; i < n * H; i++)
             s->x[i] += s->tmp[i];
         cpu_rmsnorm(s->x, L->ffn_norm, n, H, eps, s->a);
@@ -161,14 +225,11 @@ static int cpu_forward(void *state, const int32_t *ids, int64_t n, int64_t pos,
     cpu_rmsnorm(s->x, m->final_norm, n, H, eps, s->a);
     if (hid)
         memcpy(hid + NL * n * H, s->a, (size_t)(n * H) * sizeof(float));
-    if (out && out->logits) {
-        if (out->all_logits)
-            cpu_linear(s, &m->lm_head, s->a, n, out->logits, V);
-        else
-            cpu_linear(s, &m->lm_head, s->a + (n - 1) * H, 1, out->logits, V);
-    }
+    cpu_logits(s, s->a);
+    s->batch = NULL;
     (void)err;
     return HXQ_OK;
 }
 
-const hxq_backend infer_backend_cpu = {"cpu", cpu_create, cpu_destroy, cpu_forward};
+const hxq_backend infer_backend_cpu = {"cpu", cpu_create, cpu_destroy, cpu_forward,
+                                       cpu_seq_copy};

@@ -1,7 +1,8 @@
 /*
- * hxq_infer.h - the OLMoE inference engine: a model as weight views, an
- * engine (KV cache, scratch, threads) running the forward pass on a
- * device, a sampler, generation and perplexity / KL evaluation.
+ * hxq_infer.h - the inference engine (Llama, Mistral, Qwen2/3, Mixtral,
+ * Qwen3-MoE, OLMoE): a model as weight views, an engine (KV cache,
+ * scratch, threads) running the forward pass on a device, a sampler,
+ * generation and perplexity / KL evaluation.
  *
  * Model: hxq_model_load() opens a folder (dense BF16/F16/F32, sharded or
  * not, or HXQ: ours and the reference's layout) and describes every weight
@@ -11,13 +12,19 @@
  *
  * Engine: hxq_engine_create() picks the device backend (the one place a
  * device is chosen: HXQ_DEVICE_CPU, HXQ_DEVICE_CUDA) and allocates the KV
- * cache and scratch once. hxq_engine_forward() appends tokens at the
- * current position and returns logits; a backend implements the
- * hxq_backend table below.
+ * caches and scratch once. An engine holds n_seq sequences, each with its
+ * own cache and position; hxq_engine_forward() appends tokens to sequence
+ * 0 and returns logits, hxq_engine_forward_seqs() runs tokens of several
+ * sequences in one pass (a server's slots, the choices of a
+ * multiple-choice item); a backend implements the hxq_backend table
+ * below.
  *
- * Forward pass: ../shared/reference/olmoe.md (q/k RMSNorm over the full
- * width, NeoX RoPE, softmax router over all experts, top-k weights
- * renormalised only when config.norm_topk_prob), fp32 activations.
+ * Forward pass: one decoder block for the Llama, Mistral, Qwen2, Qwen3,
+ * Mixtral, Qwen3-MoE and OLMoE families, as transformers computes them
+ * (docs/ENGINE.md; OLMoE in ../shared/reference/olmoe.md): GQA, optional
+ * q/k/v(/o) biases, q/k RMSNorm per head or over the projection, NeoX RoPE
+ * (default, linear or llama3 frequencies), sliding windows, a SwiGLU MLP
+ * or a softmax router with top-k experts, fp32 activations.
  *
  * Depends on: common, io, codec. Thread-safety: a model is read-only; an
  * engine and a sampler belong to one thread at a time.
@@ -53,23 +60,47 @@ typedef struct hxq_linear {
     hxq_qmatrix q;           /* HXQ: rows, cols equal the fields above    */
 } hxq_linear;
 
-/* One decoder layer. Norm weights are owned float [hidden]. Experts are
- * arrays of num_experts matrices: gate[e], up[e] are [I, H], down[e] is
- * [H, I]. */
+/* How q and k are normalised before RoPE. */
+typedef enum {
+    HXQ_QK_NORM_NONE = 0,    /* Llama, Mistral, Qwen2, Mixtral              */
+    HXQ_QK_NORM_FULL,        /* OLMoE: over the whole projection, before the
+                                head split (q [heads x hd], k [kv x hd])    */
+    HXQ_QK_NORM_HEAD         /* Qwen3(-MoE): each head, weights [head_dim]  */
+} hxq_qk_norm;
+
+/* One decoder layer. Norm weights and biases are owned floats. With QW =
+ * n_heads x head_dim and KW = n_kv_heads x head_dim: wq is [QW, H], wk and
+ * wv [KW, H], wo [H, QW]. Experts are arrays of n_experts matrices:
+ * gate[e], up[e] are [I, H], down[e] is [H, I]; a dense model's MLP is
+ * one such "expert" taken with weight 1 and no router. */
 typedef struct hxq_layer {
-    float *attn_norm;        /* input_layernorm                           */
-    float *q_norm, *k_norm;  /* self_attn.{q,k}_norm, over the full width */
-    float *ffn_norm;         /* post_attention_layernorm                  */
+    float *attn_norm;        /* input_layernorm [H]                       */
+    float *q_norm, *k_norm;  /* self_attn.{q,k}_norm (see hxq_qk_norm), or NULL */
+    float *bq, *bk, *bv, *bo; /* q/k/v/o_proj biases [rows], or NULL       */
+    float *ffn_norm;         /* post_attention_layernorm [H]              */
     hxq_linear wq, wk, wv, wo;
-    hxq_linear router;       /* mlp.gate [E, H]                           */
+    int64_t window;          /* sliding window: the query at position p sees
+                                keys at positions > p - window; 0: all     */
+    hxq_linear router;       /* MoE: the gate [E, H]; dense: rows 0       */
     hxq_linear *gate, *up, *down;
 } hxq_layer;
 
+/* The decoder block is described by the fields below, derived at load
+ * time from config.json and the architecture table (lib/infer/arch.c,
+ * docs/ENGINE.md); the forward pass reads these, never the model name. */
 typedef struct hxq_model {
-    hxq_config cfg;          /* config.json                               */
+    hxq_config cfg;          /* config.json; rms_norm_eps and rope_theta
+                                hold the family's default when absent     */
+    const char *arch;        /* the table row's model_type (static)       */
     int quantized;           /* 1 when the folder has a quantization_config */
     int64_t vocab, hidden, inter, n_layers, n_heads, n_kv_heads, head_dim;
-    int64_t n_experts, top_k;
+    int64_t n_experts, top_k; /* dense: 1 and 1                           */
+    int moe;                 /* 1: softmax router + top-k experts; 0: one
+                                SwiGLU MLP                                 */
+    int norm_topk;           /* MoE: top-k weights divided by their sum   */
+    hxq_qk_norm qk_norm;
+    float *rope_inv_freq;    /* [head_dim / 2], owned: transformers' float32
+                                inv_freq (default, linear or llama3)       */
     hxq_linear embed;        /* embed_tokens [V, H] (row lookup)          */
     hxq_linear lm_head;      /* [V, H]; the embedding when tied           */
     float *final_norm;       /* model.norm [H], owned                     */
@@ -84,16 +115,21 @@ typedef struct hxq_model {
 
 /*! hxq_model_load() :
  *  Opens the model folder `dir` (config.json + safetensors, through
- *  hxq_ckpt_open), checks that it is an OLMoE-style MoE the engine runs
- *  (no attention bias, num_kv_heads == num_heads, head_dim even, every
- *  tensor present with the right shape and a supported dtype) and fills
- *  *out with views. Expert weights may be one tensor per expert or the
- *  fused transformers 5 form (experts.gate_up_proj [E, 2I, H],
- *  experts.down_proj [E, H, I]) for dense models. A folder with a
- *  quantization_config loads each listed module with hxq_module_load().
- *  @return HXQ_OK; HXQ_ERR_IO, HXQ_ERR_FORMAT (message names the file and
- *  tensor), HXQ_ERR_UNSUPPORTED, HXQ_ERR_NOMEM. *out is zeroed on
- *  failure. Free with hxq_model_free(). */
+ *  hxq_ckpt_open), finds its model_type in the architecture table (llama,
+ *  mistral, qwen2, qwen3, mixtral, qwen3_moe, olmoe), checks the config
+ *  (sizes, supported options) and that every tensor the family reads is
+ *  present with the right shape and a supported dtype, and fills *out
+ *  with views. MoE expert weights may be one tensor per expert (the
+ *  family's names) or the fused transformers 5 form (experts.gate_up_proj
+ *  [E, 2I, H], experts.down_proj [E, H, I]) for dense folders. A folder
+ *  with a quantization_config loads each listed module with
+ *  hxq_module_load().
+ *  @return HXQ_OK; HXQ_ERR_IO; HXQ_ERR_FORMAT (a missing key, a missing or
+ *  misshaped tensor: the message names the file and the key or tensor);
+ *  HXQ_ERR_UNSUPPORTED (an unknown model_type, listing the supported ones;
+ *  a rope type other than default/linear/llama3; other options the engine
+ *  does not implement); HXQ_ERR_NOMEM. *out is zeroed on failure. Free
+ *  with hxq_model_free(). */
 int hxq_model_load(const char *dir, hxq_model *out, hxq_error *err);
 
 /*! hxq_model_free() : unmaps and frees what the model owns; the struct
@@ -116,11 +152,16 @@ typedef enum { HXQ_DEVICE_CPU = 0, HXQ_DEVICE_CUDA = 1 } hxq_device;
 typedef struct hxq_engine_opts {
     hxq_device device;
     int threads;             /* <= 0: all online CPUs                     */
-    int64_t max_ctx;         /* KV cache length; <= 0: max_position_embeddings */
-    int64_t max_batch;       /* tokens per forward call; <= 0: 512        */
+    int64_t max_ctx;         /* KV cache length per sequence; <= 0:
+                                max_position_embeddings                   */
+    int64_t max_batch;       /* tokens per backend call, all sequences
+                                together; <= 0: 512                       */
+    int n_seq;               /* sequences, each with its own KV cache;
+                                <= 0: 1                                   */
 } hxq_engine_opts;
 
-/*! hxq_engine_opts_default() : CPU, all CPUs, full context, batch 512. */
+/*! hxq_engine_opts_default() : CPU, all CPUs, full context, batch 512,
+ *  one sequence. */
 hxq_engine_opts hxq_engine_opts_default(void);
 
 /* What one forward call returns, all optional (NULL = not wanted).
@@ -135,51 +176,94 @@ typedef struct hxq_forward_out {
     float *router_logits;    /* [n_layers, n, E], before the softmax      */
 } hxq_forward_out;
 
+/* One sequence's tokens in a batched forward call. */
+typedef struct hxq_seq_part {
+    int seq;                 /* 0 .. n_seq - 1; at most once per call     */
+    const int32_t *ids;      /* appended at that sequence's position      */
+    int64_t n;               /* >= 1                                      */
+    float *logits;           /* NULL, or [V] (its last token's), or [n, V]
+                                with all_logits                           */
+    int all_logits;
+} hxq_seq_part;
+
+/* What the engine hands a backend: parts of distinct sequences with their
+ * positions resolved (part i covers positions pos[i] .. pos[i] + n - 1 of
+ * its sequence; ids in range, pos + n <= max_ctx and the total of n <=
+ * max_batch are checked by the engine). hidden / router_logits (the
+ * layouts of hxq_forward_out, NULL = not wanted) come only with one part. */
+typedef struct hxq_backend_batch {
+    const hxq_seq_part *parts;
+    const int64_t *pos;
+    int n_parts;
+    int64_t n_tokens;        /* sum of the parts' n                       */
+    float *hidden;
+    float *router_logits;
+} hxq_backend_batch;
+
 /* A device backend. create() gets the loaded model and the resolved
- * options (threads, max_ctx, max_batch filled in) and returns its private
- * state, which owns its KV cache; destroy() frees it. forward() processes
- * ids[0..n) at positions pos..pos+n-1 (ids in range, pos + n <= max_ctx
- * and n <= max_batch are checked by the engine) with the cache of
- * positions < pos already filled, writes the cache for the new positions
- * and fills the wanted fields of out (never NULL here; out->logits is NULL
- * when the engine needs no logits from this batch). Positions >= pos hold
- * stale data after a rewind and must simply be overwritten. The engine
- * selects a backend in infer_backend_select() (engine.c). */
+ * options (threads, max_ctx, max_batch, n_seq filled in) and returns its
+ * private state, which owns the KV caches; destroy() frees it. forward()
+ * processes a batch with the cache of each sequence's earlier positions
+ * already filled, writes the cache for the new positions and fills each
+ * part's logits (NULL: none wanted). Positions at or after a part's pos
+ * hold stale data after a rewind and must simply be overwritten. When
+ * every part has n == 1, each token's results must equal those of a call
+ * with that part alone, bit for bit. seq_copy() makes the first n cached
+ * positions of dst those of src (NULL when the backend has one sequence).
+ * The engine selects a backend in infer_backend_select() (engine.c). */
 typedef struct hxq_backend {
     const char *name;
     int (*create)(const hxq_model *m, const hxq_engine_opts *o, void **state,
                   hxq_error *err);
     void (*destroy)(void *state);
-    int (*forward)(void *state, const int32_t *ids, int64_t n, int64_t pos,
-                   const hxq_forward_out *out, hxq_error *err);
+    int (*forward)(void *state, const hxq_backend_batch *b, hxq_error *err);
+    void (*seq_copy)(void *state, int src, int dst, int64_t n);
 } hxq_backend;
 
 typedef struct hxq_engine hxq_engine;
 
 /*! hxq_engine_create() :
  *  Selects the backend for opts->device (CUDA: HXQ_ERR_DEVICE "built
- *  without CUDA" or "no CUDA device"), allocates the KV cache
- *  [n_layers, max_ctx, H] x 2 floats and scratch. m must outlive the
- *  engine. opts may be NULL (defaults).
- *  @return HXQ_OK, HXQ_ERR_DEVICE, HXQ_ERR_INVALID, HXQ_ERR_NOMEM. */
+ *  without CUDA" or "no CUDA device"; it runs one sequence), allocates the
+ *  KV caches [n_seq, n_layers, max_ctx, kv_heads x head_dim] x 2 floats
+ *  and scratch. m must outlive the engine. opts may be NULL (defaults).
+ *  @return HXQ_OK, HXQ_ERR_DEVICE (also: the CUDA backend runs OLMoE
+ *  only), HXQ_ERR_INVALID, HXQ_ERR_NOMEM. */
 int hxq_engine_create(const hxq_model *m, const hxq_engine_opts *opts, hxq_engine **out,
                       hxq_error *err);
 
 /*! hxq_engine_free() : NULL is a no-op. */
 void hxq_engine_free(hxq_engine *e);
 
-/*! hxq_engine_reset() : starts a new sequence (position 0). */
+/*! hxq_engine_reset() : empties every sequence (position 0). */
 void hxq_engine_reset(hxq_engine *e);
 
-/*! hxq_engine_rewind() : keeps the first pos cached tokens and continues
- *  from there (a chat reusing its cache). @return HXQ_OK, or
+/*! hxq_engine_rewind() : keeps the first pos cached tokens of sequence 0
+ *  and continues from there (a chat reusing its cache). @return HXQ_OK, or
  *  HXQ_ERR_INVALID when pos is negative or beyond the current position. */
 int hxq_engine_rewind(hxq_engine *e, int64_t pos, hxq_error *err);
 
-/*! hxq_engine_pos() / hxq_engine_max_ctx() : tokens in the cache, and
- *  its capacity. */
+/*! hxq_engine_pos() / hxq_engine_max_ctx() : tokens in sequence 0's
+ *  cache, and the capacity of each sequence's cache. */
 int64_t hxq_engine_pos(const hxq_engine *e);
 int64_t hxq_engine_max_ctx(const hxq_engine *e);
+
+/*! hxq_engine_n_seq() : the number of sequences (opts.n_seq). */
+int hxq_engine_n_seq(const hxq_engine *e);
+
+/*! hxq_engine_seq_pos() : tokens in sequence seq's cache (-1 when seq is
+ *  not a sequence of e). */
+int64_t hxq_engine_seq_pos(const hxq_engine *e, int seq);
+
+/*! hxq_engine_seq_rewind() : hxq_engine_rewind() for sequence seq.
+ *  @return HXQ_OK or HXQ_ERR_INVALID (bad seq or pos). */
+int hxq_engine_seq_rewind(hxq_engine *e, int seq, int64_t pos, hxq_error *err);
+
+/*! hxq_engine_seq_copy() : sequence dst becomes a copy of sequence src
+ *  (its cached tokens and position), e.g. to score several continuations
+ *  of one context. src == dst is a no-op.
+ *  @return HXQ_OK or HXQ_ERR_INVALID (bad seq). */
+int hxq_engine_seq_copy(hxq_engine *e, int src, int dst, hxq_error *err);
 
 /*! hxq_engine_device_name() : "cpu" or the backend's name. */
 const char *hxq_engine_device_name(const hxq_engine *e);
@@ -188,7 +272,7 @@ const char *hxq_engine_device_name(const hxq_engine *e);
 const hxq_model *hxq_engine_model(const hxq_engine *e);
 
 /*! hxq_engine_forward() :
- *  Runs ids[0..n) at the current position (in batches of max_batch) and
+ *  Runs ids[0..n) at sequence 0's position (in batches of max_batch) and
  *  advances it. out may be NULL (fill the cache only).
  *  @return HXQ_OK; HXQ_ERR_RANGE when pos + n exceeds the context
  *  ("context full: ..."), HXQ_ERR_INVALID for an id outside [0, vocab)
@@ -196,6 +280,22 @@ const hxq_model *hxq_engine_model(const hxq_engine *e);
  *  error. */
 int hxq_engine_forward(hxq_engine *e, const int32_t *ids, int64_t n,
                        const hxq_forward_out *out, hxq_error *err);
+
+/*! hxq_engine_forward_seqs() :
+ *  One forward pass over the tokens of several sequences: each weight is
+ *  read once for all of them, and each part advances its sequence. Parts
+ *  may hold any number of tokens (the engine splits them into backend
+ *  calls of at most max_batch tokens). When every part has n == 1 (a
+ *  decode step of several sequences), each part's logits are bit-identical
+ *  to those of a hxq_engine_forward() of that token alone on that
+ *  sequence: batching decode steps changes no output. Otherwise (prompt
+ *  parts) they equal separate calls within float rounding.
+ *  @return HXQ_OK; HXQ_ERR_INVALID (n_parts < 1, a seq outside
+ *  [0, n_seq) or given twice, n < 1, an id outside [0, vocab)),
+ *  HXQ_ERR_RANGE (a sequence's context is full): on these no sequence
+ *  advances; or the backend's error. */
+int hxq_engine_forward_seqs(hxq_engine *e, const hxq_seq_part *parts, int n_parts,
+                            hxq_error *err);
 
 /* ---- sampling ------------------------------------------------------------ */
 

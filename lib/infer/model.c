@@ -1,4 +1,5 @@
-/* model.c - an OLMoE folder as weight views (hxq_model_load). */
+/* model.c - a model folder as weight views (hxq_model_load): the tensors
+ * its architecture-table row names, checked and viewed. */
 #include "infer_int.h"
 
 #include <stdio.h>
@@ -60,8 +61,19 @@ int infer_load_linear(hxq_model *m, const char *name, int64_t rows, int64_t cols
                    wname);
 }
 
-/* A norm vector [n] widened to an owned float array. */
-static int load_norm(hxq_model *m, const char *name, int64_t n, float **out, hxq_error *err)
+/* 1 when Linear `name` (without ".weight") exists, dense or HXQ. */
+static int has_linear(const hxq_model *m, const char *name)
+{
+    char t[NAME_MAX_LEN];
+    snprintf(t, sizeof(t), "%s.weight", name);
+    if (hxq_ckpt_find(m->ckpt, t))
+        return 1;
+    snprintf(t, sizeof(t), "%s.indices", name);
+    return hxq_ckpt_find(m->ckpt, t) != NULL;
+}
+
+/* A vector tensor [n] (norm weight, bias) widened to an owned float array. */
+static int load_vec(hxq_model *m, const char *name, int64_t n, float **out, hxq_error *err)
 {
     const hxq_tensor *t = hxq_ckpt_find(m->ckpt, name);
     if (!t)
@@ -90,18 +102,42 @@ static int view_fused(const hxq_tensor *t, int64_t e, int64_t r_off, int64_t row
     return view_linear(&s, rows, cols, out, err);
 }
 
-static const hxq_tensor *find_fused(const hxq_model *m, const char *pre, const char *what)
+static const hxq_tensor *find_fused(const hxq_model *m, const char *pre, const char *block,
+                                    const char *what)
 {
     char name[NAME_MAX_LEN];
-    snprintf(name, sizeof(name), "%s.mlp.experts.%s", pre, what);
+    snprintf(name, sizeof(name), "%s.%s.experts.%s", pre, block, what);
     const hxq_tensor *t = hxq_ckpt_find(m->ckpt, name);
     if (t)
         return t;
-    snprintf(name, sizeof(name), "%s.mlp.experts.%s.weight", pre, what);
+    snprintf(name, sizeof(name), "%s.%s.experts.%s.weight", pre, block, what);
     return hxq_ckpt_find(m->ckpt, name);
 }
 
-static int load_experts(hxq_model *m, int64_t l, hxq_layer *L, hxq_error *err)
+static int load_fused(const hxq_tensor *gu, const hxq_tensor *dn, int64_t E, int64_t I,
+                      int64_t H, int64_t l, hxq_layer *L, hxq_error *err)
+{
+    if (gu->ndim != 3 || gu->shape[0] != E || gu->shape[1] != 2 * I || gu->shape[2] != H ||
+        dn->ndim != 3 || dn->shape[0] != E || dn->shape[1] != H || dn->shape[2] != I)
+        return hxq_err(err, HXQ_ERR_FORMAT,
+                       "%s: fused experts of layer %lld: expected [%lld, %lld, %lld] and "
+                       "[%lld, %lld, %lld]", gu->path, (long long)l, (long long)E,
+                       (long long)(2 * I), (long long)H, (long long)E, (long long)H,
+                       (long long)I);
+    for (int64_t e = 0; e < E; e++) {
+        HXQ_TRY(view_fused(gu, e, 0, I, H, &L->gate[e], err));
+        HXQ_TRY(view_fused(gu, e, I, I, H, &L->up[e], err));
+        HXQ_TRY(view_fused(dn, e, 0, H, I, &L->down[e], err));
+    }
+    return HXQ_OK;
+}
+
+/* The MLP of layer l: a dense SwiGLU as one expert, or the router and
+ * experts. Experts are looked up as transformers 5's fused tensors (under
+ * the family's block or "mlp."), then one tensor per expert under the
+ * family's names, then under "mlp.experts.N.{gate,up,down}_proj" (what
+ * hxq compress writes for fused experts). */
+static int load_mlp(hxq_model *m, const infer_arch *a, int64_t l, hxq_layer *L, hxq_error *err)
 {
     int64_t E = m->n_experts, H = m->hidden, I = m->inter;
     char pre[64], name[NAME_MAX_LEN];
@@ -111,97 +147,120 @@ static int load_experts(hxq_model *m, int64_t l, hxq_layer *L, hxq_error *err)
     L->down = calloc((size_t)E, sizeof(hxq_linear));
     if (!L->gate || !L->up || !L->down)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    const hxq_tensor *gu = find_fused(m, pre, "gate_up_proj");
-    const hxq_tensor *dn = find_fused(m, pre, "down_proj");
-    if (gu && dn) {
-        if (gu->ndim != 3 || gu->shape[0] != E || gu->shape[1] != 2 * I || gu->shape[2] != H ||
-            dn->ndim != 3 || dn->shape[0] != E || dn->shape[1] != H || dn->shape[2] != I)
-            return hxq_err(err, HXQ_ERR_FORMAT,
-                           "%s: fused experts of layer %lld: expected [%lld, %lld, %lld] and "
-                           "[%lld, %lld, %lld]", gu->path, (long long)l, (long long)E,
-                           (long long)(2 * I), (long long)H, (long long)E, (long long)H,
-                           (long long)I);
-        for (int64_t e = 0; e < E; e++) {
-            HXQ_TRY(view_fused(gu, e, 0, I, H, &L->gate[e], err));
-            HXQ_TRY(view_fused(gu, e, I, I, H, &L->up[e], err));
-            HXQ_TRY(view_fused(dn, e, 0, H, I, &L->down[e], err));
+    static const char *const proj[3] = {"gate_proj", "up_proj", "down_proj"};
+    hxq_linear *dst[3] = {L->gate, L->up, L->down};
+    if (!m->moe) {
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof(name), "%s.mlp.%s", pre, proj[k]);
+            HXQ_TRY(infer_load_linear(m, name, k == 2 ? H : I, k == 2 ? I : H, dst[k], err));
         }
         return HXQ_OK;
     }
-    for (int64_t e = 0; e < E; e++) {
-        snprintf(name, sizeof(name), "%s.mlp.experts.%lld.gate_proj", pre, (long long)e);
-        HXQ_TRY(infer_load_linear(m, name, I, H, &L->gate[e], err));
-        snprintf(name, sizeof(name), "%s.mlp.experts.%lld.up_proj", pre, (long long)e);
-        HXQ_TRY(infer_load_linear(m, name, I, H, &L->up[e], err));
-        snprintf(name, sizeof(name), "%s.mlp.experts.%lld.down_proj", pre, (long long)e);
-        HXQ_TRY(infer_load_linear(m, name, H, I, &L->down[e], err));
+    const char *block = a->block;
+    snprintf(name, sizeof(name), "%s.%s.gate", pre, block);
+    if (!has_linear(m, name)) {
+        snprintf(name, sizeof(name), "%s.mlp.gate", pre);
+        if (has_linear(m, name))
+            block = "mlp";                  /* transformers 5's name of the block */
+        else
+            snprintf(name, sizeof(name), "%s.%s.gate", pre, block);
     }
+    HXQ_TRY(infer_load_linear(m, name, E, H, &L->router, err));
+    const char *blocks[2] = {a->block, "mlp"};
+    for (int b = 0; b < 2; b++) {
+        const hxq_tensor *gu = find_fused(m, pre, blocks[b], "gate_up_proj");
+        const hxq_tensor *dn = find_fused(m, pre, blocks[b], "down_proj");
+        if (gu && dn)
+            return load_fused(gu, dn, E, I, H, l, L, err);
+    }
+    const char *const *names = a->expert;
+    snprintf(name, sizeof(name), "%s.%s.experts.0.%s", pre, a->block, names[0]);
+    if (!has_linear(m, name)) {
+        snprintf(name, sizeof(name), "%s.mlp.experts.0.%s", pre, proj[0]);
+        if (has_linear(m, name)) {
+            block = "mlp";
+            names = proj;
+        } else {
+            block = a->block;
+        }
+    }
+    for (int64_t e = 0; e < E; e++)
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof(name), "%s.%s.experts.%lld.%s", pre, block, (long long)e,
+                     names[k]);
+            HXQ_TRY(infer_load_linear(m, name, k == 2 ? H : I, k == 2 ? I : H, &dst[k][e],
+                                      err));
+        }
     return HXQ_OK;
 }
 
-static int load_layer(hxq_model *m, int64_t l, hxq_error *err)
+static int load_attention(hxq_model *m, const infer_arch *a, int64_t l, hxq_layer *L,
+                          hxq_error *err)
+{
+    int64_t H = m->hidden, hd = m->head_dim;
+    int64_t QW = m->n_heads * hd, KW = m->n_kv_heads * hd;
+    char name[NAME_MAX_LEN];
+    static const char *const proj[4] = {"q", "k", "v", "o"};
+    hxq_linear *w[4] = {&L->wq, &L->wk, &L->wv, &L->wo};
+    float **bias[4] = {&L->bq, &L->bk, &L->bv, &L->bo};
+    int64_t rows[4] = {QW, KW, KW, H};
+    for (int k = 0; k < 4; k++) {
+        snprintf(name, sizeof(name), "model.layers.%lld.self_attn.%s_proj", (long long)l,
+                 proj[k]);
+        HXQ_TRY(infer_load_linear(m, name, rows[k], k == 3 ? QW : H, w[k], err));
+        if (infer_arch_bias(a, &m->cfg, k)) {
+            snprintf(name, sizeof(name), "model.layers.%lld.self_attn.%s_proj.bias",
+                     (long long)l, proj[k]);
+            HXQ_TRY(load_vec(m, name, rows[k], bias[k], err));
+        }
+    }
+    float **norm[2] = {&L->q_norm, &L->k_norm};
+    for (int k = 0; m->qk_norm != HXQ_QK_NORM_NONE && k < 2; k++) {
+        snprintf(name, sizeof(name), "model.layers.%lld.self_attn.%s_norm.weight",
+                 (long long)l, proj[k]);
+        HXQ_TRY(load_vec(m, name, m->qk_norm == HXQ_QK_NORM_HEAD ? hd : rows[k], norm[k], err));
+    }
+    return infer_arch_window(a, &m->cfg, l, &L->window, hxq_ckpt_dir(m->ckpt), err);
+}
+
+static int load_layer(hxq_model *m, const infer_arch *a, int64_t l, hxq_error *err)
 {
     hxq_layer *L = &m->layers[l];
-    int64_t H = m->hidden;
-    char pre[64], name[NAME_MAX_LEN];
-    snprintf(pre, sizeof(pre), "model.layers.%lld", (long long)l);
-#define NORM(field, suffix)                                             \
-    do {                                                                \
-        snprintf(name, sizeof(name), "%s." suffix ".weight", pre);      \
-        HXQ_TRY(load_norm(m, name, H, &L->field, err));                 \
-    } while (0)
-#define LIN(field, suffix, r, c)                                        \
-    do {                                                                \
-        snprintf(name, sizeof(name), "%s." suffix, pre);                \
-        HXQ_TRY(infer_load_linear(m, name, r, c, &L->field, err));      \
-    } while (0)
-    NORM(attn_norm, "input_layernorm");
-    NORM(q_norm, "self_attn.q_norm");
-    NORM(k_norm, "self_attn.k_norm");
-    NORM(ffn_norm, "post_attention_layernorm");
-    LIN(wq, "self_attn.q_proj", H, H);
-    LIN(wk, "self_attn.k_proj", H, H);
-    LIN(wv, "self_attn.v_proj", H, H);
-    LIN(wo, "self_attn.o_proj", H, H);
-    LIN(router, "mlp.gate", m->n_experts, H);
-#undef NORM
-#undef LIN
-    return load_experts(m, l, L, err);
+    char name[NAME_MAX_LEN];
+    snprintf(name, sizeof(name), "model.layers.%lld.input_layernorm.weight", (long long)l);
+    HXQ_TRY(load_vec(m, name, m->hidden, &L->attn_norm, err));
+    snprintf(name, sizeof(name), "model.layers.%lld.post_attention_layernorm.weight",
+             (long long)l);
+    HXQ_TRY(load_vec(m, name, m->hidden, &L->ffn_norm, err));
+    HXQ_TRY(load_attention(m, a, l, L, err));
+    return load_mlp(m, a, l, L, err);
 }
 
-static int check_config(const hxq_config *c, const char *dir, hxq_error *err)
+static uint64_t layer_attn_bytes(const hxq_layer *L)
 {
-    if (c->hidden_size < 1 || c->vocab_size < 1 || c->num_layers < 1 || c->num_heads < 1 ||
-        c->intermediate_size < 1 || c->num_experts < 1 || c->num_experts_per_tok < 1 ||
-        c->num_experts_per_tok > c->num_experts || c->head_dim < 2 || c->head_dim % 2 ||
-        c->max_position_embeddings < 1)
-        return hxq_err(err, HXQ_ERR_FORMAT,
-                       "%s/config.json: missing or invalid sizes for an OLMoE model", dir);
-    if (c->num_kv_heads != c->num_heads || c->head_dim * c->num_heads != c->hidden_size)
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
-                       "%s/config.json: grouped-query attention or head_dim * heads != "
-                       "hidden_size is not supported", dir);
-    if (c->attention_bias)
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s/config.json: attention_bias is not supported",
-                       dir);
-    return HXQ_OK;
+    return infer_linear_bytes(&L->wq) + infer_linear_bytes(&L->wk) +
+           infer_linear_bytes(&L->wv) + infer_linear_bytes(&L->wo) +
+           infer_linear_bytes(&L->router);
+}
+
+static uint64_t layer_expert_bytes(const hxq_model *m, const hxq_layer *L)
+{
+    uint64_t b = 0;
+    for (int64_t e = 0; e < m->n_experts; e++)
+        b += infer_linear_bytes(&L->gate[e]) + infer_linear_bytes(&L->up[e]) +
+             infer_linear_bytes(&L->down[e]);
+    return b;
 }
 
 static int model_fill(const char *dir, hxq_model *m, hxq_error *err)
 {
     HXQ_TRY(hxq_config_load(dir, &m->cfg, err));
-    HXQ_TRY(check_config(&m->cfg, dir, err));
-    const hxq_config *c = &m->cfg;
-    m->quantized = c->has_quantization_config;
-    m->vocab = c->vocab_size;
-    m->hidden = c->hidden_size;
-    m->inter = c->intermediate_size;
-    m->n_layers = c->num_layers;
-    m->n_heads = c->num_heads;
-    m->n_kv_heads = c->num_kv_heads;
-    m->head_dim = c->head_dim;
-    m->n_experts = c->num_experts;
-    m->top_k = c->num_experts_per_tok;
+    const infer_arch *a = infer_arch_find(m->cfg.model_type);
+    if (!a)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED,
+                       "%s/config.json: model_type '%s' is not supported (supported: %s)", dir,
+                       m->cfg.model_type, infer_arch_names());
+    HXQ_TRY(infer_arch_resolve(m, a, dir, err));
     HXQ_TRY(hxq_ckpt_open(dir, &m->ckpt, err));
     int64_t cap;
     if (hxq_mul_i64(m->n_layers, 5 + 3 * m->n_experts, &cap) < 0)
@@ -213,29 +272,21 @@ static int model_fill(const char *dir, hxq_model *m, hxq_error *err)
             return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     }
     HXQ_TRY(infer_load_linear(m, "model.embed_tokens", m->vocab, m->hidden, &m->embed, err));
-    if (c->tie_word_embeddings && !hxq_ckpt_find(m->ckpt, "lm_head.weight") &&
-        !hxq_ckpt_find(m->ckpt, "lm_head.indices"))
+    if (m->cfg.tie_word_embeddings && !has_linear(m, "lm_head"))
         m->lm_head = m->embed;
     else
         HXQ_TRY(infer_load_linear(m, "lm_head", m->vocab, m->hidden, &m->lm_head, err));
-    HXQ_TRY(load_norm(m, "model.norm.weight", m->hidden, &m->final_norm, err));
+    HXQ_TRY(load_vec(m, "model.norm.weight", m->hidden, &m->final_norm, err));
     m->layers = hxq_calloc_array(m->n_layers, sizeof(hxq_layer));
     if (!m->layers)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     for (int64_t l = 0; l < m->n_layers; l++)
-        HXQ_TRY(load_layer(m, l, err));
+        HXQ_TRY(load_layer(m, a, l, err));
     uint64_t b = infer_linear_bytes(&m->embed);
     if (m->lm_head.data != m->embed.data || m->lm_head.q.indices != m->embed.q.indices)
         b += infer_linear_bytes(&m->lm_head);
-    for (int64_t l = 0; l < m->n_layers; l++) {
-        const hxq_layer *L = &m->layers[l];
-        b += infer_linear_bytes(&L->wq) + infer_linear_bytes(&L->wk) +
-             infer_linear_bytes(&L->wv) + infer_linear_bytes(&L->wo) +
-             infer_linear_bytes(&L->router);
-        for (int64_t e = 0; e < m->n_experts; e++)
-            b += infer_linear_bytes(&L->gate[e]) + infer_linear_bytes(&L->up[e]) +
-                 infer_linear_bytes(&L->down[e]);
-    }
+    for (int64_t l = 0; l < m->n_layers; l++)
+        b += layer_attn_bytes(&m->layers[l]) + layer_expert_bytes(m, &m->layers[l]);
     m->weight_bytes = b;
     return HXQ_OK;
 }
@@ -255,16 +306,17 @@ void hxq_model_free(hxq_model *m)
         return;
     for (int64_t l = 0; m->layers && l < m->n_layers; l++) {
         hxq_layer *L = &m->layers[l];
-        free(L->attn_norm);
-        free(L->q_norm);
-        free(L->k_norm);
-        free(L->ffn_norm);
+        float *vecs[] = {L->attn_norm, L->q_norm, L->k_norm, L->ffn_norm,
+                         L->bq, L->bk, L->bv, L->bo};
+        for (size_t i = 0; i < sizeof(vecs) / sizeof(vecs[0]); i++)
+            free(vecs[i]);
         free(L->gate);
         free(L->up);
         free(L->down);
     }
     free(m->layers);
     free(m->final_norm);
+    free(m->rope_inv_freq);
     infer_free_modules(m);
     hxq_qconfig_free(&m->qcfg);
     hxq_ckpt_close(m->ckpt);
@@ -275,16 +327,9 @@ uint64_t hxq_model_active_bytes(const hxq_model *m)
 {
     uint64_t b = infer_linear_bytes(&m->lm_head) +
                  infer_linear_bytes(&m->embed) / (uint64_t)m->vocab;
-    for (int64_t l = 0; l < m->n_layers; l++) {
-        const hxq_layer *L = &m->layers[l];
-        uint64_t ex = 0;
-        for (int64_t e = 0; e < m->n_experts; e++)
-            ex += infer_linear_bytes(&L->gate[e]) + infer_linear_bytes(&L->up[e]) +
-                  infer_linear_bytes(&L->down[e]);
-        b += infer_linear_bytes(&L->wq) + infer_linear_bytes(&L->wk) +
-             infer_linear_bytes(&L->wv) + infer_linear_bytes(&L->wo) +
-             infer_linear_bytes(&L->router) + ex / (uint64_t)m->n_experts * (uint64_t)m->top_k;
-    }
+    for (int64_t l = 0; l < m->n_layers; l++)
+        b += layer_attn_bytes(&m->layers[l]) +
+             layer_expert_bytes(m, &m->layers[l]) / (uint64_t)m->n_experts * (uint64_t)m->top_k;
     return b;
 }
 

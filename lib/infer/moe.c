@@ -1,6 +1,8 @@
-/* moe.c - the OLMoE sparse MLP on the CPU: softmax router over all
- * experts, top-k (renormalised only with norm_topk_prob), SwiGLU experts.
- * Only the chosen experts' weights are read. */
+/* moe.c - the MLP on the CPU: a softmax router over all experts, top-k
+ * (renormalised when the model says: Mixtral always, others with
+ * norm_topk_prob), SwiGLU experts; only the chosen experts' weights are
+ * read. A dense model's MLP is the one expert, taken with weight 1 and no
+ * router, through the same decode and batch paths. */
 #include "cpu_int.h"
 
 #include <math.h>
@@ -47,57 +49,62 @@ static inline float silu(float v)
 typedef struct dec_job {
     cpu_state *s;
     const hxq_layer *L;
-    const float *m;
-    const int32_t *sel;
-    const float *w;
-    float *x;
-    int64_t blocks;           /* row blocks per expert (gate/up) */
+    const float *m;           /* [n, H] normed inputs                    */
+    float *x;                 /* [n, H] residual stream                   */
+    int64_t blocks;           /* row blocks per expert (gate/up)          */
+    int64_t hblocks;          /* row blocks of the output (down)          */
 } dec_job;
 
 #define MOE_BLOCK 32
 
-/* Decode, gate and up: items are (chosen expert, block of rows). */
+/* Decode, gate and up: items are (token, chosen expert, block of rows). */
 static void dec_gate_up(void *ctx, int64_t b, int64_t e, int tid)
 {
     const dec_job *j = ctx;
-    int64_t I = j->s->m->inter;
+    cpu_state *s = j->s;
+    int64_t I = s->m->inter, H = s->m->hidden, K = s->m->top_k;
     for (int64_t it = b; it < e; it++) {
-        int64_t c = it / j->blocks, r0 = (it % j->blocks) * MOE_BLOCK;
+        int64_t tc = it / j->blocks, r0 = (it % j->blocks) * MOE_BLOCK;
         int64_t r1 = r0 + MOE_BLOCK < I ? r0 + MOE_BLOCK : I;
-        int32_t ex = j->sel[c];
-        cpu_state *s = j->s;
-        float *gy = s->dg + c * I, *uy = s->du + c * I;
-        cpu_matvec(&j->L->gate[ex], j->m, gy + r0, r0, r1);
-        cpu_matvec(&j->L->up[ex], j->m, uy + r0, r0, r1);
+        int32_t ex = s->sel[tc];
+        const float *m = j->m + tc / K * H;
+        float *gy = s->dg + tc * I, *uy = s->du + tc * I;
+        cpu_matvec(&j->L->gate[ex], m, gy + r0, r0, r1);
+        cpu_matvec(&j->L->up[ex], m, uy + r0, r0, r1);
         for (int64_t r = r0; r < r1; r++)
             gy[r] = silu(gy[r]) * uy[r];
     }
 }
 
-/* Decode, down: items are blocks of output rows; experts summed in
- * routing order so the result does not depend on the threads. */
+/* Decode, down: items are (token, block of output rows); a token's
+ * experts are summed in routing order so the result does not depend on
+ * the threads or on the other tokens. */
 static void dec_down(void *ctx, int64_t b, int64_t e, int tid)
 {
     const dec_job *j = ctx;
     cpu_state *s = j->s;
-    int64_t I = s->m->inter, H = s->m->hidden;
+    int64_t I = s->m->inter, H = s->m->hidden, K = s->m->top_k;
     float tmp[MOE_BLOCK];
     for (int64_t it = b; it < e; it++) {
-        int64_t r0 = it * MOE_BLOCK, r1 = r0 + MOE_BLOCK < H ? r0 + MOE_BLOCK : H;
-        for (int64_t c = 0; c < s->m->top_k; c++) {
-            cpu_matvec(&j->L->down[j->sel[c]], s->dg + c * I, tmp, r0, r1);
+        int64_t t = it / j->hblocks, r0 = (it % j->hblocks) * MOE_BLOCK;
+        int64_t r1 = r0 + MOE_BLOCK < H ? r0 + MOE_BLOCK : H;
+        float *x = j->x + t * H;
+        for (int64_t c = t * K; c < (t + 1) * K; c++) {
+            cpu_matvec(&j->L->down[s->sel[c]], s->dg + c * I, tmp, r0, r1);
             for (int64_t r = r0; r < r1; r++)
-                j->x[r] += j->w[c] * tmp[r - r0];
+                x[r] += s->selw[c] * tmp[r - r0];
         }
     }
 }
 
-static void moe_decode(cpu_state *s, const hxq_layer *L, const float *m, float *x)
+/* n tokens, each through its chosen experts with the matrix-vector
+ * kernels (one token, or a decode step of several sequences). */
+static void moe_decode(cpu_state *s, const hxq_layer *L, const float *m, int64_t n, float *x)
 {
     int64_t I = s->m->inter, H = s->m->hidden;
-    dec_job j = {s, L, m, s->sel, s->selw, x, (I + MOE_BLOCK - 1) / MOE_BLOCK};
-    hxq_pool_run(s->pool, s->m->top_k * j.blocks, 1, dec_gate_up, &j);
-    hxq_pool_run(s->pool, (H + MOE_BLOCK - 1) / MOE_BLOCK, 1, dec_down, &j);
+    dec_job j = {s, L, m, x, (I + MOE_BLOCK - 1) / MOE_BLOCK, (H + MOE_BLOCK - 1) / MOE_BLOCK};
+    hxq_pool_run(s->pool, n * s->m->top_k * j.blocks, 1, dec_gate_up, &j);
+    hxq_pool_run(s->pool, n * j.hblocks, 1, dec_down, &j);
 }
 
 /* Batch: per expert, gather its tokens and run three tiled GEMMs. */
@@ -134,13 +141,20 @@ void cpu_moe(cpu_state *s, int64_t l, const float *m, int64_t n, float *x, float
 {
     const hxq_layer *L = &s->m->layers[l];
     int64_t E = s->m->n_experts, K = s->m->top_k;
-    cpu_linear(s, &L->router, m, n, s->rl, E);
-    if (router)
-        memcpy(router, s->rl, (size_t)(n * E) * sizeof(float));
-    for (int64_t t = 0; t < n; t++)
-        route(s->rl + t * E, E, K, s->m->cfg.norm_topk_prob, s->sel + t * K, s->selw + t * K);
-    if (n == 1)
-        moe_decode(s, L, m, x);
+    if (!s->m->moe) {
+        for (int64_t t = 0; t < n; t++) {
+            s->sel[t] = 0;
+            s->selw[t] = 1.0f;
+        }
+    } else {
+        cpu_linear(s, &L->router, m, n, s->rl, E);
+        if (router)
+            memcpy(router, s->rl, (size_t)(n * E) * sizeof(float));
+        for (int64_t t = 0; t < n; t++)
+            route(s->rl + t * E, E, K, s->m->norm_topk, s->sel + t * K, s->selw + t * K);
+    }
+    if (n == 1 || s->each_token)
+        moe_decode(s, L, m, n, x);
     else
         moe_batch(s, L, m, n, x);
 }

@@ -71,11 +71,12 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
     }
 }
 
-/* n == 1: rows [b, e) with the matrix-vector kernels. */
+/* Rows [b, e) of every token with the matrix-vector kernels. */
 static void matvec_rows(void *ctx, int64_t b, int64_t e, int tid)
 {
     const linear_job *j = ctx;
-    cpu_matvec(j->w, j->x, j->y + b, b, e);
+    for (int64_t t = 0; t < j->n; t++)
+        cpu_matvec(j->w, j->x + t * j->w->cols, j->y + t * j->ldy + b, b, e);
 }
 
 /* n > 1: tiles [b, e) of INFER_TILE_ROWS rows: decode, then sgemm. */
@@ -103,7 +104,7 @@ void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, fl
                 int64_t ldy)
 {
     linear_job j = {s, w, x, n, y, ldy};
-    if (n == 1) {
+    if (n == 1 || s->each_token) {
         int64_t nt = hxq_pool_threads(s->pool);
         int64_t chunk = w->rows / (4 * nt);
         if (chunk < 16)

@@ -48,11 +48,95 @@ static int get_bool(const cJSON *root, const char *key, int *out, const char *la
     return HXQ_OK;
 }
 
+/* 1 when key is present and not null. */
+static int has_value(const cJSON *root, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    return v && !cJSON_IsNull(v);
+}
+
 static void get_str(const cJSON *root, const char *key, char *out, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (cJSON_IsString(v))
         snprintf(out, cap, "%s", v->valuestring);
+}
+
+/* A string field into out[cap]; absent or null keeps *out, another type
+ * (or a longer string) is a format error. */
+static int get_name(const cJSON *root, const char *key, char *out, size_t cap,
+                    const char *label, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"%s\" is not a short string", label, key);
+    snprintf(out, cap, "%s", v->valuestring);
+    return HXQ_OK;
+}
+
+/* RoPE scaling: transformers 5's rope_parameters, else 4's rope_scaling
+ * (null or absent: no scaling). */
+static int get_rope(const cJSON *root, hxq_config *c, const char *label, hxq_error *err)
+{
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    if (rp && !cJSON_IsNull(rp) && !cJSON_IsObject(rp))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"rope_parameters\" is not an object", label);
+    if (cJSON_IsObject(rp) && cJSON_GetObjectItemCaseSensitive(rp, "rope_theta")) {
+        HXQ_TRY(get_num(rp, "rope_theta", &c->rope_theta, label, err));
+        c->rope_theta_set = 1;
+    }
+    const cJSON *d = cJSON_IsObject(rp) ? rp : cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    if (!d || cJSON_IsNull(d))
+        return HXQ_OK;
+    if (!cJSON_IsObject(d))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"rope_scaling\" is not an object", label);
+    HXQ_TRY(get_name(d, "type", c->rope_type, sizeof(c->rope_type), label, err));
+    HXQ_TRY(get_name(d, "rope_type", c->rope_type, sizeof(c->rope_type), label, err));
+    HXQ_TRY(get_num(d, "factor", &c->rope_factor, label, err));
+    HXQ_TRY(get_num(d, "low_freq_factor", &c->rope_low_freq_factor, label, err));
+    HXQ_TRY(get_num(d, "high_freq_factor", &c->rope_high_freq_factor, label, err));
+    HXQ_TRY(get_num(d, "partial_rotary_factor", &c->partial_rotary_factor, label, err));
+    return get_int(d, "original_max_position_embeddings", &c->rope_original_max_pos, label,
+                   err);
+}
+
+/* layer_types (transformers 5): which layers use the sliding window. */
+static int get_layer_types(const cJSON *root, hxq_config *c, const char *label, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "layer_types");
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsArray(v))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"layer_types\" is not a list", label);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v) {
+        if (!cJSON_IsString(it))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"layer_types\" holds a non-string", label);
+        if (c->n_layer_types == HXQ_CONFIG_MAX_LAYER_TYPES)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"layer_types\" has more than %d entries",
+                           label, HXQ_CONFIG_MAX_LAYER_TYPES);
+        int64_t l = c->n_layer_types++;
+        if (!strcmp(it->valuestring, "sliding_attention"))
+            c->sliding_layers[l / 64] |= 1ull << (l % 64);
+        else if (strcmp(it->valuestring, "full_attention") && !c->layer_type_other[0])
+            snprintf(c->layer_type_other, sizeof(c->layer_type_other), "%.31s", it->valuestring);
+    }
+    return HXQ_OK;
+}
+
+/* The number of entries of a list field (mlp_only_layers); absent or null: 0. */
+static int get_list_len(const cJSON *root, const char *key, int64_t *out, const char *label,
+                        hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsArray(v))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: \"%s\" is not a list", label, key);
+    *out = cJSON_GetArraySize(v);
+    return HXQ_OK;
 }
 
 /* A non-negative integer below 2^53 (the cast to int64_t is then exact;
@@ -101,6 +185,9 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
     c.bos_token_id = -1;
     c.pad_token_id = -1;
     c.num_experts_per_tok = 0;
+    c.partial_rotary_factor = 1.0;
+    c.sliding_window = -1;
+    c.max_window_layers = -1;
     int rc = HXQ_OK;
     if (!cJSON_IsObject(root)) {
         rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", label);
@@ -132,9 +219,25 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
         (rc = get_bool(root, "attention_bias", &c.attention_bias, label, err)) < 0 ||
         (rc = get_eos(root, &c, label, err)) < 0)
         goto out;
-    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
-    if (cJSON_IsObject(rp) && (rc = get_num(rp, "rope_theta", &c.rope_theta, label, err)) < 0)
+    c.rms_norm_eps_set = has_value(root, "rms_norm_eps");
+    c.rope_theta_set = has_value(root, "rope_theta");
+    if ((rc = get_int(root, "moe_intermediate_size", &c.moe_intermediate_size, label, err)) < 0 ||
+        (rc = get_int(root, "decoder_sparse_step", &c.decoder_sparse_step, label, err)) < 0 ||
+        (rc = get_list_len(root, "mlp_only_layers", &c.n_mlp_only_layers, label, err)) < 0 ||
+        (rc = get_bool(root, "mlp_bias", &c.mlp_bias, label, err)) < 0 ||
+        (rc = get_num(root, "clip_qkv", &c.clip_qkv, label, err)) < 0 ||
+        (rc = get_name(root, "hidden_act", c.hidden_act, sizeof(c.hidden_act), label, err)) < 0 ||
+        (rc = get_num(root, "partial_rotary_factor", &c.partial_rotary_factor, label, err)) < 0 ||
+        (rc = get_rope(root, &c, label, err)) < 0 ||
+        (rc = get_bool(root, "use_sliding_window", &c.use_sliding_window, label, err)) < 0 ||
+        (rc = get_int(root, "max_window_layers", &c.max_window_layers, label, err)) < 0 ||
+        (rc = get_layer_types(root, &c, label, err)) < 0)
         goto out;
+    if (cJSON_GetObjectItemCaseSensitive(root, "sliding_window")) {
+        c.sliding_window = 0;                                   /* null: no window */
+        if ((rc = get_int(root, "sliding_window", &c.sliding_window, label, err)) < 0)
+            goto out;
+    }
     if (c.num_kv_heads == 0)
         c.num_kv_heads = c.num_heads;
     if (c.head_dim == 0 && c.num_heads > 0)
@@ -143,7 +246,9 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
         cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "quantization_config"));
     if (c.vocab_size < 0 || c.hidden_size < 0 || c.num_layers < 0 || c.num_heads < 0 ||
         c.num_kv_heads < 0 || c.num_experts < 0 || c.num_experts_per_tok < 0 || c.head_dim < 0 ||
-        c.intermediate_size < 0 || c.max_position_embeddings < 0) {
+        c.intermediate_size < 0 || c.max_position_embeddings < 0 || c.moe_intermediate_size < 0 ||
+        c.decoder_sparse_step < 0 || c.rope_original_max_pos < 0 || c.sliding_window < -1 ||
+        c.max_window_layers < -1) {
         rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: a size field is negative", label);
         goto out;
     }
@@ -151,8 +256,10 @@ int hxq_config_parse(const char *json, const char *label, hxq_config *out, hxq_e
         rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: bos_token_id or pad_token_id is negative", label);
         goto out;
     }
-    if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0)) {
-        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: rms_norm_eps and rope_theta must be positive", label);
+    if (!(c.rms_norm_eps > 0) || !(c.rope_theta > 0) || c.rope_factor < 0 ||
+        !(c.partial_rotary_factor > 0)) {
+        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: rms_norm_eps, rope_theta, the rope factor and "
+                     "partial_rotary_factor must be positive", label);
         goto out;
     }
     *out = c;

@@ -243,23 +243,49 @@ int hxq_fsync_dir(const char *path, hxq_error *err);
 
 /* ---- config.json -------------------------------------------------------- */
 
+#define HXQ_CONFIG_MAX_LAYER_TYPES 4096
+
 typedef struct hxq_config {
     char model_type[64];
     char arch[64];                /* architectures[0], "" if absent      */
     int64_t vocab_size;
     int64_t hidden_size;
-    int64_t intermediate_size;    /* per expert for MoE                  */
+    int64_t intermediate_size;    /* dense MLP; per expert for OLMoE/Mixtral */
+    int64_t moe_intermediate_size; /* per expert for Qwen3-MoE, 0 if absent */
     int64_t num_layers;
     int64_t num_heads;
     int64_t num_kv_heads;
     int64_t head_dim;
-    int64_t num_experts;          /* 0 for dense models                  */
+    int64_t num_experts;          /* num_experts or num_local_experts; 0 for dense */
     int64_t num_experts_per_tok;
+    int64_t decoder_sparse_step;  /* Qwen3-MoE; 0 if absent               */
+    int64_t n_mlp_only_layers;    /* entries of mlp_only_layers           */
     int norm_topk_prob;
     int tie_word_embeddings;
     int attention_bias;
+    int mlp_bias;
+    double clip_qkv;              /* OLMoE's q/k/v clamp; 0 if absent or null */
+    char hidden_act[32];          /* "" if absent                          */
     double rms_norm_eps;          /* default 1e-5                         */
+    int rms_norm_eps_set;         /* 1 when the file has it (else a family
+                                   * default may apply)                   */
     double rope_theta;            /* rope_theta or rope_parameters.rope_theta */
+    int rope_theta_set;
+    /* RoPE scaling: rope_parameters (v5) or else rope_scaling (v4) */
+    char rope_type[32];           /* its rope_type (or type); "" if absent */
+    double rope_factor;           /* factor; 0 if absent                   */
+    double rope_low_freq_factor;  /* llama3; 0 if absent                   */
+    double rope_high_freq_factor; /* llama3; 0 if absent                   */
+    int64_t rope_original_max_pos; /* original_max_position_embeddings; 0 if absent */
+    double partial_rotary_factor; /* default 1                             */
+    /* attention window (Mistral, Qwen2/3) */
+    int64_t sliding_window;       /* -1 absent, 0 null, else tokens       */
+    int use_sliding_window;
+    int64_t max_window_layers;    /* -1 if absent                          */
+    int64_t n_layer_types;        /* entries of layer_types; 0 if absent  */
+    uint64_t sliding_layers[HXQ_CONFIG_MAX_LAYER_TYPES / 64]; /* bit l: layer_types[l]
+                                   * is "sliding_attention"               */
+    char layer_type_other[32];    /* the first other kind listed, "" none */
     int64_t max_position_embeddings;
     int64_t eos_token_ids[8];     /* int or list                          */
     int n_eos;
@@ -272,6 +298,8 @@ typedef struct hxq_config {
 /*! hxq_config_parse() : parses config.json text (transformers 4 and 5
  *  spellings). Missing optional fields take the transformers defaults;
  *  missing required sizes are left 0 (the engine checks what it needs).
+ *  Values whose default depends on the model family (rms_norm_eps,
+ *  rope_theta, sliding_window) say whether the file had them.
  *  @return HXQ_OK or HXQ_ERR_FORMAT naming the file (label) and key. */
 int hxq_config_parse(const char *json, const char *label, hxq_config *out,
                      hxq_error *err);

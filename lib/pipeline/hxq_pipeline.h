@@ -230,8 +230,15 @@ int hxq_compress(const char *src, const char *dst, const hxq_compress_opts *o,
 /* ---- synthetic checkpoints ------------------------------------------------ */
 
 typedef struct hxq_synth_opts {
+    const char *arch;           /* NULL: the OLMoE benchmark checkpoint (its
+                                 * config.json from config_from); else a family
+                                 * of hxq_synth_opts_arch()                  */
     int64_t layers;             /* default 4                                 */
     int64_t hidden, intermediate, experts, top_k, heads, vocab;  /* OLMoE-1B-7B */
+    int64_t kv_heads;           /* 0: heads                                  */
+    int64_t head_dim;           /* 0: hidden / heads                         */
+    int64_t moe_intermediate;   /* qwen3_moe: the experts' width             */
+    int64_t sliding_window;     /* mistral, qwen2: 0 none                    */
     uint64_t seed;
     uint64_t max_shard_size;    /* default 5 GB                              */
     int fused;                  /* 1: transformers-5 fused 3-D experts        */
@@ -245,12 +252,29 @@ typedef struct hxq_synth_opts {
  *  top-8, intermediate 1024, 16 heads, vocab 50304), 4 layers, seed 1. */
 void hxq_synth_opts_init(hxq_synth_opts *o);
 
+/*! hxq_synth_opts_arch() :
+ *  A family's tiny test checkpoint: o->arch = arch and widths of a few
+ *  hundred KB (hidden 64, 2 layers, vocab 4096, GQA where the family has
+ *  it, ...; the sizes can then be changed), seed 1. The families are those
+ *  of hxq_synth_arch_names(); each writes the config.json keys and tensor
+ *  names its transformers class reads (docs/ENGINE.md).
+ *  @return HXQ_OK, or HXQ_ERR_INVALID for an unknown arch (the message
+ *  lists the known ones); *o is then unchanged. */
+int hxq_synth_opts_arch(hxq_synth_opts *o, const char *arch, hxq_error *err);
+
+/*! hxq_synth_arch_names() : "llama, mistral, ..." (a static string). */
+const char *hxq_synth_arch_names(void);
+
 /*! hxq_synth() :
- *  Writes a deterministic synthetic OLMoE checkpoint into the new folder
- *  dst: BF16 weights drawn from a Student-t (3 degrees of freedom) scaled
- *  per matrix plus rare large outliers, norms near 1, hub layout (or fused
- *  experts), sharded like transformers, config.json (from config_from with
- *  the sizes replaced) and the tokenizer files.
+ *  Writes a deterministic synthetic checkpoint into the new folder dst:
+ *  BF16 weights drawn from a Student-t (4 degrees of freedom) scaled per
+ *  matrix plus rare large outliers, norms near 1, hub layout (or fused
+ *  experts), sharded like transformers, config.json and the tokenizer
+ *  files. Without o->arch: an OLMoE whose config.json is config_from's with
+ *  the sizes replaced. With o->arch: that family's config.json; a family
+ *  whose tokenizer adds a BOS (llama, mistral, mixtral) gets
+ *  add_bos_token and a BOS post-processor. The same options give the
+ *  same bytes.
  *  @return HXQ_OK, HXQ_ERR_INVALID (sizes, existing dst), HXQ_ERR_IO,
  *  HXQ_ERR_NOMEM. */
 int hxq_synth(const char *dst, const hxq_synth_opts *o, hxq_error *err);

@@ -51,6 +51,47 @@ enum { FUSED_NONE = 0, FUSED_GATE_UP, FUSED_DOWN };
  * including "experts.". */
 int pipeline_fused_kind(const char *name, size_t *prefix_len);
 
+/* ---- synthetic checkpoints (synth_family.c) ---- */
+
+enum { SYNTH_QK_NONE = 0, SYNTH_QK_FULL, SYNTH_QK_HEAD };  /* q/k norm weights */
+enum { SYNTH_BIAS_NONE = 0, SYNTH_BIAS_QKV, SYNTH_BIAS_ALL }; /* q/k/v(/o)_proj.bias */
+enum { SYNTH_WINDOW_NONE = 0, SYNTH_WINDOW_ALL, SYNTH_WINDOW_UPPER }; /* window keys */
+
+/* One family hxq synth writes. */
+typedef struct synth_family {
+    const char *model_type;
+    const char *config;           /* its constant config.json keys (JSON)   */
+    int qk_norm;                  /* FULL: [heads*hd] / [kv*hd]; HEAD: [hd] */
+    int bias;
+    int moe;                      /* 0: mlp.{gate,up,down}_proj            */
+    const char *block;            /* MoE: "mlp" or "block_sparse_moe"       */
+    const char *expert[3];        /* MoE: gate, up, down names              */
+    const char *experts_key;      /* num_experts / num_local_experts        */
+    const char *width_key;        /* the experts' width: intermediate_size
+                                   * or moe_intermediate_size               */
+    int tie;                      /* no lm_head (tie_word_embeddings)       */
+    int add_bos;                  /* tokenizer adds a BOS                   */
+    int window;                   /* SYNTH_WINDOW_*                         */
+    /* tiny test widths (hidden 64, 4 heads, 2 layers, vocab 4096) */
+    int64_t kv_heads, head_dim, intermediate, experts, top_k, moe_intermediate,
+        window_tokens;
+} synth_family;
+
+/* The row of a model_type, or NULL. */
+const synth_family *synth_family_find(const char *arch);
+
+/* The row synth writes for o (no o->arch: olmoe). */
+const synth_family *synth_family_of(const hxq_synth_opts *o);
+
+/* config.json text of a family checkpoint (malloc'd into *out). */
+int synth_family_config(const synth_family *f, const hxq_synth_opts *o, char **out,
+                        hxq_error *err);
+
+/* For a family whose tokenizer adds a BOS: rewrites dir's tokenizer.json
+ * (a BOS template post-processor) and tokenizer_config.json
+ * (add_bos_token). Others: nothing. */
+int synth_family_tokenizer(const synth_family *f, const char *dir, hxq_error *err);
+
 /* 1 for the floating dtypes the codec encodes (BF16, F16, F32). */
 int pipeline_codec_dtype(hxq_dtype dt);
 

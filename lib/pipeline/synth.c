@@ -1,12 +1,14 @@
-/* synth.c - deterministic synthetic OLMoE checkpoints at real widths:
- * heavy-tailed BF16 weights (Student-t, 4 degrees of freedom, plus rare
- * large outliers), hub layout or transformers-5 fused experts, sharded. A
- * matrix's values depend only on the seed and its hub name, so the hub
- * and fused layouts of one seed hold the same weights. */
+/* synth.c - deterministic synthetic checkpoints (OLMoE at real widths for
+ * benchmarks, or a family of synth_family.c): heavy-tailed BF16 weights
+ * (Student-t, 4 degrees of freedom, plus rare large outliers), hub layout
+ * or transformers-5 fused experts, sharded. A matrix's values depend only
+ * on the seed and its hub name, so the hub and fused layouts of one seed
+ * hold the same weights. */
 #include "pipeline_int.h"
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +105,7 @@ static void generate(hxq_pool *pool, uint16_t *out, int64_t n, uint64_t seed, co
 /* One output tensor: its name, shape and how to fill it. */
 struct synth_tensor {
     char name[160];
+    char gen[160];           /* the hub name its values derive from   */
     int ndim;
     int64_t shape[3];
     int kind;                /* GEN_MATRIX / GEN_NORM                */
@@ -114,80 +117,122 @@ struct synth_tensor {
 struct synth_list {
     struct synth_tensor *t;
     int64_t n, cap;
+    int failed;              /* out of memory                        */
 };
 
-static int push(struct synth_list *l, struct synth_tensor t)
+/* Appends a tensor named by the printf format; a matrix is scaled by
+ * 1/sqrt(its columns), a 1-D bias by 0.1. */
+static struct synth_tensor *add(struct synth_list *l, int kind, int ndim, int64_t a, int64_t b,
+                                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static struct synth_tensor *add(struct synth_list *l, int kind, int ndim, int64_t a, int64_t b,
+                                const char *fmt, ...)
 {
+    if (l->failed)
+        return NULL;
     if (l->n == l->cap) {
         int64_t cap = l->cap ? 2 * l->cap : 256;
         struct synth_tensor *nt = realloc(l->t, (size_t)cap * sizeof(*nt));
-        if (!nt)
-            return HXQ_ERR_NOMEM;
+        if (!nt) {
+            l->failed = 1;
+            return NULL;
+        }
         l->t = nt;
         l->cap = cap;
     }
-    l->t[l->n++] = t;
-    return HXQ_OK;
+    struct synth_tensor *t = &l->t[l->n++];
+    memset(t, 0, sizeof(*t));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->name, sizeof(t->name), fmt, ap);
+    va_end(ap);
+    memcpy(t->gen, t->name, sizeof(t->gen));
+    t->ndim = ndim;
+    t->shape[0] = a;
+    t->shape[1] = b;
+    t->kind = kind;
+    t->scale = kind == GEN_NORM ? 0 : ndim == 1 ? 0.1 : 1.0 / sqrt((double)b);
+    return t;
 }
 
-static struct synth_tensor mk(const char *name, int ndim, int64_t a, int64_t b, int64_t c,
-                              int kind, double scale)
+/* The attention tensors of layer L. */
+static void add_attention(const synth_family *f, const hxq_synth_opts *o, int64_t L,
+                          struct synth_list *l)
 {
-    struct synth_tensor t;
-    memset(&t, 0, sizeof(t));
-    snprintf(t.name, sizeof(t.name), "%s", name);
-    t.ndim = ndim;
-    t.shape[0] = a;
-    t.shape[1] = b;
-    t.shape[2] = c;
-    t.kind = kind;
-    t.scale = scale;
-    return t;
+    int64_t H = o->hidden, kv = o->kv_heads ? o->kv_heads : o->heads;
+    int64_t hd = o->head_dim ? o->head_dim : H / o->heads;
+    int64_t width[4] = {o->heads * hd, kv * hd, kv * hd, H};
+    static const char *const proj[] = {"q", "k", "v", "o"};
+    for (int k = 0; k < 4; k++)
+        add(l, GEN_MATRIX, 2, width[k], k == 3 ? o->heads * hd : H,
+            "model.layers.%lld.self_attn.%s_proj.weight", (long long)L, proj[k]);
+    for (int k = 0; k < (f->bias == SYNTH_BIAS_ALL ? 4 : f->bias == SYNTH_BIAS_QKV ? 3 : 0); k++)
+        add(l, GEN_MATRIX, 1, width[k], 0, "model.layers.%lld.self_attn.%s_proj.bias",
+            (long long)L, proj[k]);
+    for (int k = 0; f->qk_norm != SYNTH_QK_NONE && k < 2; k++)
+        add(l, GEN_NORM, 1, f->qk_norm == SYNTH_QK_HEAD ? hd : width[k], 0,
+            "model.layers.%lld.self_attn.%s_norm.weight", (long long)L, proj[k]);
+}
+
+/* The MLP of layer L: dense SwiGLU, or a router and experts (per expert,
+ * or fused under "mlp." as transformers 5 saves them). */
+static void add_mlp(const synth_family *f, const hxq_synth_opts *o, int64_t L,
+                    struct synth_list *l)
+{
+    int64_t H = o->hidden, E = o->experts, I = o->intermediate;
+    long long ll = (long long)L;
+    if (!f->moe) {
+        add(l, GEN_MATRIX, 2, I, H, "model.layers.%lld.mlp.gate_proj.weight", ll);
+        add(l, GEN_MATRIX, 2, I, H, "model.layers.%lld.mlp.up_proj.weight", ll);
+        add(l, GEN_MATRIX, 2, H, I, "model.layers.%lld.mlp.down_proj.weight", ll);
+        return;
+    }
+    if (!strcmp(f->width_key, "moe_intermediate_size"))
+        I = o->moe_intermediate;
+    struct synth_tensor *r = add(l, GEN_MATRIX, 2, E, H, "model.layers.%lld.%s.gate.weight",
+                                 ll, o->fused ? "mlp" : f->block);
+    if (r)
+        snprintf(r->gen, sizeof(r->gen), "model.layers.%lld.%s.gate.weight", ll, f->block);
+    if (o->fused) {
+        struct synth_tensor *t[2] = {
+            add(l, GEN_MATRIX, 2, E, 2 * I, "model.layers.%lld.mlp.experts.gate_up_proj", ll),
+            add(l, GEN_MATRIX, 2, E, H, "model.layers.%lld.mlp.experts.down_proj", ll)};
+        for (int k = 0; k < 2 && t[k]; k++) {
+            t[k]->ndim = 3;
+            t[k]->shape[2] = k ? I : H;
+            t[k]->scale = 1.0 / sqrt((double)t[k]->shape[2]);
+            t[k]->fused = k ? FUSED_DOWN : FUSED_GATE_UP;
+            t[k]->layer = L;
+        }
+        return;
+    }
+    for (int64_t e = 0; e < E; e++) {
+        add(l, GEN_MATRIX, 2, I, H, "model.layers.%lld.%s.experts.%lld.%s.weight", ll, f->block,
+            (long long)e, f->expert[0]);
+        add(l, GEN_MATRIX, 2, I, H, "model.layers.%lld.%s.experts.%lld.%s.weight", ll, f->block,
+            (long long)e, f->expert[1]);
+        add(l, GEN_MATRIX, 2, H, I, "model.layers.%lld.%s.experts.%lld.%s.weight", ll, f->block,
+            (long long)e, f->expert[2]);
+    }
 }
 
 static int build_list(const hxq_synth_opts *o, struct synth_list *l)
 {
-    int64_t H = o->hidden, I = o->intermediate, E = o->experts, V = o->vocab;
-    double sh = 1.0 / sqrt((double)H), si = 1.0 / sqrt((double)I);
-    char n[160];
-    int rc = push(l, mk("lm_head.weight", 2, V, H, 0, GEN_MATRIX, sh));
-    rc |= push(l, mk("model.embed_tokens.weight", 2, V, H, 0, GEN_MATRIX, 0.02));
-    rc |= push(l, mk("model.norm.weight", 1, H, 0, 0, GEN_NORM, 0));
-    for (int64_t L = 0; L < o->layers && rc == HXQ_OK; L++) {
-#define P(fmt, ...) (snprintf(n, sizeof(n), "model.layers.%lld." fmt, (long long)L, ##__VA_ARGS__), n)
-        rc |= push(l, mk(P("input_layernorm.weight"), 1, H, 0, 0, GEN_NORM, 0));
-        rc |= push(l, mk(P("post_attention_layernorm.weight"), 1, H, 0, 0, GEN_NORM, 0));
-        static const char *const proj[] = {"q", "k", "v", "o"};
-        for (int k = 0; k < 4; k++) {
-            snprintf(n, sizeof(n), "model.layers.%lld.self_attn.%s_proj.weight", (long long)L,
-                     proj[k]);
-            rc |= push(l, mk(n, 2, H, H, 0, GEN_MATRIX, sh));
-        }
-        rc |= push(l, mk(P("self_attn.q_norm.weight"), 1, H, 0, 0, GEN_NORM, 0));
-        rc |= push(l, mk(P("self_attn.k_norm.weight"), 1, H, 0, 0, GEN_NORM, 0));
-        rc |= push(l, mk(P("mlp.gate.weight"), 2, E, H, 0, GEN_MATRIX, sh));
-        if (o->fused) {
-            struct synth_tensor gu = mk(P("mlp.experts.gate_up_proj"), 3, E, 2 * I, H,
-                                        GEN_MATRIX, sh);
-            struct synth_tensor dn = mk(P("mlp.experts.down_proj"), 3, E, H, I, GEN_MATRIX, si);
-            gu.fused = FUSED_GATE_UP;
-            dn.fused = FUSED_DOWN;
-            gu.layer = dn.layer = L;
-            rc |= push(l, gu);
-            rc |= push(l, dn);
-            continue;
-        }
-        for (int64_t e = 0; e < E && rc == HXQ_OK; e++) {
-            rc |= push(l, mk(P("mlp.experts.%lld.gate_proj.weight", (long long)e), 2, I, H, 0,
-                             GEN_MATRIX, sh));
-            rc |= push(l, mk(P("mlp.experts.%lld.up_proj.weight", (long long)e), 2, I, H, 0,
-                             GEN_MATRIX, sh));
-            rc |= push(l, mk(P("mlp.experts.%lld.down_proj.weight", (long long)e), 2, H, I, 0,
-                             GEN_MATRIX, si));
-        }
-#undef P
+    const synth_family *f = synth_family_of(o);
+    int64_t H = o->hidden, V = o->vocab;
+    if (!f->tie)
+        add(l, GEN_MATRIX, 2, V, H, "lm_head.weight");
+    struct synth_tensor *emb = add(l, GEN_MATRIX, 2, V, H, "model.embed_tokens.weight");
+    if (emb && !o->arch)
+        emb->scale = 0.02;          /* the benchmark model keeps its first values */
+    add(l, GEN_NORM, 1, H, 0, "model.norm.weight");
+    for (int64_t L = 0; L < o->layers; L++) {
+        add(l, GEN_NORM, 1, H, 0, "model.layers.%lld.input_layernorm.weight", (long long)L);
+        add(l, GEN_NORM, 1, H, 0, "model.layers.%lld.post_attention_layernorm.weight",
+            (long long)L);
+        add_attention(f, o, L, l);
+        add_mlp(f, o, L, l);
     }
-    return rc ? HXQ_ERR_NOMEM : HXQ_OK;
+    return l->failed ? HXQ_ERR_NOMEM : HXQ_OK;
 }
 
 static int64_t numel(const struct synth_tensor *t)
@@ -203,25 +248,42 @@ static void fill(hxq_pool *pool, const hxq_synth_opts *o, const struct synth_ten
                  uint16_t *buf)
 {
     if (!t->fused) {
-        generate(pool, buf, numel(t), o->seed, t->name, t->kind, t->scale);
+        generate(pool, buf, numel(t), o->seed, t->gen, t->kind, t->scale);
         return;
     }
+    const synth_family *f = synth_family_of(o);
     int64_t E = t->shape[0], R = t->shape[1], C = t->shape[2];
     int parts = t->fused == FUSED_GATE_UP ? 2 : 1;
     char n[160];
     for (int64_t e = 0; e < E; e++)
         for (int part = 0; part < parts; part++) {
-            const char *what = t->fused == FUSED_DOWN ? "down" : part ? "up" : "gate";
-            snprintf(n, sizeof(n), "model.layers.%lld.mlp.experts.%lld.%s_proj.weight",
-                     (long long)t->layer, (long long)e, what);
+            const char *what = f->expert[t->fused == FUSED_DOWN ? 2 : part];
+            snprintf(n, sizeof(n), "model.layers.%lld.%s.experts.%lld.%s.weight",
+                     (long long)t->layer, f->block, (long long)e, what);
             generate(pool, buf + (e * R + part * (R / parts)) * C, (R / parts) * C, o->seed, n,
                      GEN_MATRIX, t->scale);
         }
 }
 
+static int write_text(const char *dir, const char *name, const char *txt, hxq_error *err)
+{
+    char *path = hxq_path_join(dir, name);
+    int rc = path ? hxq_write_file_atomic(path, txt, strlen(txt), err)
+                  : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    free(path);
+    return rc;
+}
+
 static int write_config(const hxq_synth_opts *o, const char *dir, hxq_error *err)
 {
     cJSON *root = NULL;
+    if (o->arch) {
+        char *txt;
+        HXQ_TRY(synth_family_config(synth_family_of(o), o, &txt, err));
+        int rc = write_text(dir, "config.json", txt, err);
+        free(txt);
+        return rc;
+    }
     if (o->config_from) {
         char *path = hxq_path_join(o->config_from, "config.json"), *txt = NULL;
         if (!path)
@@ -265,10 +327,7 @@ static int write_config(const hxq_synth_opts *o, const char *dir, hxq_error *err
     cJSON_Delete(root);
     if (!txt)
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    char *path = hxq_path_join(dir, "config.json");
-    int rc = path ? hxq_write_file_atomic(path, txt, strlen(txt), err)
-                  : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    free(path);
+    int rc = write_text(dir, "config.json", txt, err);
     free(txt);
     return rc;
 }
@@ -322,10 +381,20 @@ static int copy_named(const char *src, const char *dir, const char *name, hxq_er
 
 int hxq_synth(const char *dst, const hxq_synth_opts *o, hxq_error *err)
 {
+    if (o->arch && !synth_family_find(o->arch))
+        return hxq_err(err, HXQ_ERR_INVALID, "synth: unknown architecture '%s' (known: %s)",
+                       o->arch, hxq_synth_arch_names());
+    int64_t kv = o->kv_heads ? o->kv_heads : o->heads;
     if (o->layers < 1 || o->hidden < 1 || o->intermediate < 1 || o->experts < 1 ||
         o->heads < 1 || o->vocab < 1 || o->top_k < 1 || o->top_k > o->experts ||
-        o->hidden % o->heads || o->hidden > (1 << 20) || o->intermediate > (1 << 20) ||
-        o->vocab > (1 << 24) || o->experts > 4096 || o->layers > 4096)
+        (!o->head_dim && o->hidden % o->heads) || o->hidden > (1 << 20) ||
+        o->intermediate > (1 << 20) || o->vocab > (1 << 24) || o->experts > 4096 ||
+        o->layers > 4096 || o->heads > 4096 || o->head_dim < 0 || o->head_dim > 4096 ||
+        o->kv_heads < 0 || o->heads % kv || o->moe_intermediate < 0 ||
+        o->moe_intermediate > (1 << 20) || o->sliding_window < 0 ||
+        (o->arch && synth_family_of(o)->moe && !strcmp(synth_family_of(o)->width_key,
+                                                       "moe_intermediate_size") &&
+         o->moe_intermediate < 1))
         return hxq_err(err, HXQ_ERR_INVALID, "synth: bad model sizes");
     hxq_outdir *od;
     HXQ_TRY(hxq_outdir_begin(dst, NULL, 0, &od, err));
@@ -343,7 +412,9 @@ int hxq_synth(const char *dst, const hxq_synth_opts *o, hxq_error *err)
         rc = hxq_copy_aux_files(o->aux_from, dir, NULL, NULL, err);
     if (rc == HXQ_OK && o->tokenizer_json)
         rc = copy_named(o->tokenizer_json, dir, "tokenizer.json", err);
-    if (rc == HXQ_OK && o->tokenizer_json && o->vocab > SYNTH_OLMOE_EOS) {
+    if (rc == HXQ_OK && o->arch && o->tokenizer_json && o->aux_from)
+        rc = synth_family_tokenizer(synth_family_of(o), dir, err);
+    if (rc == HXQ_OK && !o->arch && o->tokenizer_json && o->vocab > SYNTH_OLMOE_EOS) {
         static const char gen[] = "{\n  \"eos_token_id\": 50279,\n  \"pad_token_id\": 1\n}\n";
         char *path = hxq_path_join(dir, "generation_config.json");
         rc = path ? hxq_write_file_atomic(path, gen, sizeof(gen) - 1, err)

@@ -255,4 +255,28 @@ int hxq_tokenizer_chat_render(const hxq_tokenizer *tok, const hxq_chat_msg *msgs
 int hxq_tokenizer_template_render(const char *tmpl, size_t len, const hxq_chat_opts *opts,
                                   char **out, size_t *out_len, hxq_error *err);
 
+/* ---- prompts ------------------------------------------------------------ */
+
+/*! hxq_tokenizer_encode_prompt() :
+ *  The ids a generation from the raw text[0..len) starts with:
+ *  hxq_tokenizer_encode() with hxq_tokenizer_bos_id() in front when
+ *  hxq_tokenizer_adds_bos() is 1 (`hxq run --prompt`, `/v1/completions`).
+ *  *ids is malloc'd (the caller frees it), *n_ids >= 1.
+ *  @return HXQ_OK; HXQ_ERR_INVALID (not UTF-8, or no tokens at all);
+ *  HXQ_ERR_RANGE, HXQ_ERR_NOMEM as hxq_tokenizer_encode(). Outputs are
+ *  set only on success. Thread-safe. */
+int hxq_tokenizer_encode_prompt(const hxq_tokenizer *tok, const char *text, size_t len,
+                                int32_t **ids, int64_t *n_ids, hxq_error *err);
+
+/*! hxq_tokenizer_encode_chat() :
+ *  The ids a reply to msgs[0..n) starts from: the chat template rendered
+ *  with the assistant generation prompt (hxq_tokenizer_chat_render()),
+ *  then encoded without an extra BOS (the template writes its own).
+ *  *ids is malloc'd (the caller frees it), *n_ids >= 1.
+ *  @return HXQ_OK; the errors of hxq_tokenizer_chat_render() and
+ *  hxq_tokenizer_encode(); HXQ_ERR_INVALID when nothing is rendered.
+ *  Outputs are set only on success. Thread-safe. */
+int hxq_tokenizer_encode_chat(const hxq_tokenizer *tok, const hxq_chat_msg *msgs, int64_t n,
+                              int32_t **ids, int64_t *n_ids, hxq_error *err);
+
 #endif /* HXQ_TOKENIZER_H */

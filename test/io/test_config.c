@@ -119,9 +119,83 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* The keys of the Llama, Mistral, Qwen2/3 and Mixtral families. */
+START_TEST(family_keys)
+{
+    hxq_config c;
+    hxq_error err;
+    /* Llama 3.1: v4 rope_scaling */
+    ck_assert_int_eq(parse("{\"model_type\": \"llama\", \"rope_theta\": 500000.0,"
+                           "\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0,"
+                           "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0,"
+                           "\"original_max_position_embeddings\": 8192},"
+                           "\"hidden_act\": \"silu\", \"mlp_bias\": false}", &c, &err), HXQ_OK);
+    ck_assert_str_eq(c.rope_type, "llama3");
+    ck_assert(c.rope_factor == 8.0 && c.rope_low_freq_factor == 1.0 &&
+              c.rope_high_freq_factor == 4.0);
+    ck_assert_int_eq(c.rope_original_max_pos, 8192);
+    ck_assert(c.rope_theta == 500000.0 && c.rope_theta_set && !c.rms_norm_eps_set);
+    ck_assert_str_eq(c.hidden_act, "silu");
+    ck_assert_int_eq(c.sliding_window, -1);                       /* absent */
+    /* v5: rope_parameters holds theta and the scaling; legacy "type" */
+    ck_assert_int_eq(parse("{\"rope_parameters\": {\"rope_theta\": 1e6, \"type\": \"linear\","
+                           "\"factor\": 2.0}, \"rms_norm_eps\": 1e-6}", &c, &err), HXQ_OK);
+    ck_assert_str_eq(c.rope_type, "linear");
+    ck_assert(c.rope_factor == 2.0 && c.rope_theta == 1e6 && c.rope_theta_set);
+    ck_assert(c.rms_norm_eps == 1e-6 && c.rms_norm_eps_set);
+    /* Mistral: a window; null is "no window", distinct from absent */
+    ck_assert_int_eq(parse("{\"sliding_window\": 4096, \"head_dim\": 128, \"hidden_size\": 5120,"
+                           "\"num_attention_heads\": 32}", &c, &err), HXQ_OK);
+    ck_assert_int_eq(c.sliding_window, 4096);
+    ck_assert_int_eq(c.head_dim, 128);
+    ck_assert_int_eq(parse("{\"sliding_window\": null, \"rope_scaling\": null}", &c, &err), HXQ_OK);
+    ck_assert_int_eq(c.sliding_window, 0);
+    ck_assert_str_eq(c.rope_type, "");
+    /* Qwen2: window switch and layers; v5 layer_types */
+    ck_assert_int_eq(parse("{\"use_sliding_window\": true, \"max_window_layers\": 21,"
+                           "\"layer_types\": [\"full_attention\", \"sliding_attention\","
+                           "\"full_attention\", \"linear_attention\"]}", &c, &err), HXQ_OK);
+    ck_assert_int_eq(c.use_sliding_window, 1);
+    ck_assert_int_eq(c.max_window_layers, 21);
+    ck_assert_int_eq(c.n_layer_types, 4);
+    ck_assert(c.sliding_layers[0] == 2u);
+    ck_assert_str_eq(c.layer_type_other, "linear_attention");
+    /* Qwen3-MoE and Mixtral expert keys */
+    ck_assert_int_eq(parse("{\"num_experts\": 128, \"moe_intermediate_size\": 768,"
+                           "\"intermediate_size\": 6144, \"decoder_sparse_step\": 1,"
+                           "\"mlp_only_layers\": [0, 3], \"norm_topk_prob\": true}", &c, &err),
+                     HXQ_OK);
+    ck_assert_int_eq(c.moe_intermediate_size, 768);
+    ck_assert_int_eq(c.intermediate_size, 6144);
+    ck_assert_int_eq(c.decoder_sparse_step, 1);
+    ck_assert_int_eq(c.n_mlp_only_layers, 2);
+    ck_assert_int_eq(parse("{}", &c, &err), HXQ_OK);
+    ck_assert(c.partial_rotary_factor == 1.0);
+    ck_assert_int_eq(c.max_window_layers, -1);
+    ck_assert_int_eq(c.n_layer_types, 0);
+    ck_assert_int_eq(c.moe_intermediate_size, 0);
+}
+END_TEST
+
 static const struct {
     const char *json, *want;
 } bad_configs[] = {
+    {"{\"rope_scaling\": 2}", "\"rope_scaling\" is not an object"},
+    {"{\"rope_parameters\": []}", "\"rope_parameters\" is not an object"},
+    {"{\"rope_scaling\": {\"rope_type\": 3}}", "\"rope_type\" is not a short string"},
+    {"{\"rope_scaling\": {\"factor\": \"8\"}}", "\"factor\" is not a number"},
+    {"{\"rope_scaling\": {\"factor\": -2}}", "must be positive"},
+    {"{\"rope_scaling\": {\"original_max_position_embeddings\": 8.5}}",
+     "\"original_max_position_embeddings\" is not an integer"},
+    {"{\"sliding_window\": \"4096\"}", "\"sliding_window\" is not an integer"},
+    {"{\"sliding_window\": -4}", "negative"},
+    {"{\"use_sliding_window\": 0}", "\"use_sliding_window\" is not true or false"},
+    {"{\"layer_types\": \"full_attention\"}", "\"layer_types\" is not a list"},
+    {"{\"layer_types\": [1]}", "\"layer_types\" holds a non-string"},
+    {"{\"mlp_only_layers\": 3}", "\"mlp_only_layers\" is not a list"},
+    {"{\"hidden_act\": [\"silu\"]}", "\"hidden_act\" is not a short string"},
+    {"{\"moe_intermediate_size\": -1}", "negative"},
+    {"{\"partial_rotary_factor\": 0}", "must be positive"},
     {"{", "not valid JSON"},
     {"[1]", "not a JSON object"},
     {"{\"hidden_size\": \"256\"}", "\"hidden_size\" is not an integer"},
@@ -175,6 +249,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, v4_spellings);
     tcase_add_test(tc, v5_wins_over_v4);
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, family_keys);
     tcase_add_loop_test(tc, bad_types, 0, (int)(sizeof(bad_configs) / sizeof(bad_configs[0])));
     tcase_add_test(tc, load_errors);
     suite_add_tcase(s, tc);

@@ -376,6 +376,64 @@ START_TEST(messages_are_checked)
 }
 END_TEST
 
+/* ---- prompt ids --------------------------------------------------------------- */
+
+static void ids_equal(const int32_t *a, int64_t na, const int32_t *b, int64_t nb)
+{
+    ck_assert_int_eq(na, nb);
+    for (int64_t i = 0; i < na; i++)
+        ck_assert_int_eq(a[i], b[i]);
+}
+
+/* The ids `hxq run` and `hxq serve` start from: a chat is its rendering
+ * encoded as is; a raw prompt gets the BOS only when the config asks. */
+START_TEST(prompt_ids)
+{
+    hxq_tokenizer *tok = load(HXQ_FIXTURE_DENSE);
+    hxq_error err = {0};
+    hxq_chat_msg m[] = {{"system", "Be brief."}, {"user", "What is 2+2?"}};
+    char *text = render(tok, m, 2, 1);
+    int32_t *want, *got;
+    int64_t nw, ng;
+    ck_assert_int_eq(hxq_tokenizer_encode(tok, text, strlen(text), &want, &nw, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_tokenizer_encode_chat(tok, m, 2, &got, &ng, &err), HXQ_OK);
+    ck_assert_int_eq(got[0], hxq_tokenizer_bos_id(tok)); /* the template's own BOS, once */
+    ck_assert_int_ne(got[1], hxq_tokenizer_bos_id(tok));
+    ids_equal(got, ng, want, nw);
+    free(got);
+    free(want);
+    free(text);
+    /* tiny-olmoe: add_bos_token false, the prompt as encoded */
+    ck_assert_int_eq(hxq_tokenizer_encode(tok, "Hi there", 8, &want, &nw, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_tokenizer_encode_prompt(tok, "Hi there", 8, &got, &ng, &err), HXQ_OK);
+    ids_equal(got, ng, want, nw);
+    free(got);
+    got = (int32_t *)0x1;
+    ck_assert_int_eq(hxq_tokenizer_encode_prompt(tok, "", 0, &got, &ng, &err), HXQ_ERR_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no tokens"));
+    ck_assert_ptr_eq(got, (int32_t *)0x1);
+    ck_assert_int_eq(hxq_tokenizer_encode_prompt(tok, "\xff", 1, &got, &ng, &err),
+                     HXQ_ERR_INVALID);
+    const char *cfg = "{\"add_bos_token\": true}";
+    ck_assert_int_eq(hxq_tokenizer_load_config(tok, cfg, strlen(cfg), NULL, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_tokenizer_encode_prompt(tok, "Hi there", 8, &got, &ng, &err), HXQ_OK);
+    ck_assert_int_eq(ng, nw + 1);
+    ck_assert_int_eq(got[0], hxq_tokenizer_bos_id(tok));
+    ids_equal(got + 1, ng - 1, want, nw);
+    free(got);
+    ck_assert_int_eq(hxq_tokenizer_encode_prompt(tok, "", 0, &got, &ng, &err), HXQ_OK);
+    ck_assert_int_eq(ng, 1);
+    free(got);
+    free(want);
+    /* no template: the chat fails as hxq_tokenizer_chat_render() does */
+    hxq_tokenizer *plain = load(OLMOE_TOK);
+    ck_assert_int_eq(hxq_tokenizer_encode_chat(plain, m, 2, &got, &ng, &err),
+                     HXQ_ERR_UNSUPPORTED);
+    hxq_tokenizer_free(plain);
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
 /* Hostile templates end in HXQ_ERR_RANGE, quickly and without a crash. */
 START_TEST(limits_stop_hostile_templates)
 {
@@ -526,6 +584,7 @@ static Suite *chat_suite(void)
     tcase_add_test(tc, errors_name_line_and_construct);
     tcase_add_test(tc, messages_are_checked);
     tcase_add_test(tc, limits_stop_hostile_templates);
+    tcase_add_test(tc, prompt_ids);
     tcase_add_test(tc, stream_holds_back_incomplete_utf8);
     suite_add_tcase(s, tc);
     return s;

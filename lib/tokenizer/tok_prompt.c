@@ -1,0 +1,55 @@
+/* tok_prompt.c - the token ids a generation starts from: a raw prompt
+ * (with the BOS the tokenizer asks for) or a rendered chat. `hxq run` and
+ * `hxq serve` both build their prompts here, so they feed the same ids. */
+#include "tok_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int hxq_tokenizer_encode_prompt(const hxq_tokenizer *tok, const char *text, size_t len,
+                                int32_t **ids, int64_t *n_ids, hxq_error *err)
+{
+    int32_t *v = NULL;
+    int64_t n = 0;
+    HXQ_TRY(hxq_tokenizer_encode(tok, text, len, &v, &n, err));
+    int32_t bos = hxq_tokenizer_bos_id(tok);
+    if (hxq_tokenizer_adds_bos(tok) && bos >= 0) {
+        int32_t *b = realloc(v, (size_t)(n + 1) * sizeof(int32_t));
+        if (!b) {
+            free(v);
+            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+        }
+        memmove(b + 1, b, (size_t)n * sizeof(int32_t));
+        b[0] = bos;
+        v = b;
+        n++;
+    }
+    if (n == 0) {
+        free(v);
+        return hxq_err(err, HXQ_ERR_INVALID, "the prompt encodes to no tokens");
+    }
+    *ids = v;
+    *n_ids = n;
+    return HXQ_OK;
+}
+
+int hxq_tokenizer_encode_chat(const hxq_tokenizer *tok, const hxq_chat_msg *msgs, int64_t n,
+                              int32_t **ids, int64_t *n_ids, hxq_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    HXQ_TRY(hxq_tokenizer_chat_render(tok, msgs, n, 1, &text, &len, err));
+    int32_t *v = NULL;
+    int64_t nv = 0;
+    int rc = hxq_tokenizer_encode(tok, text, len, &v, &nv, err);
+    free(text);
+    if (rc == HXQ_OK && nv == 0) {
+        free(v);
+        rc = hxq_err(err, HXQ_ERR_INVALID, "the chat renders to no tokens");
+    }
+    if (rc == HXQ_OK) {
+        *ids = v;
+        *n_ids = nv;
+    }
+    return rc;
+}
