@@ -261,6 +261,22 @@ static int print_json(run_ctx *c, const int32_t *ids, int64_t n, const int32_t *
     return rc;
 }
 
+/* The prompt ids of a chat (the model's template rendered, then encoded);
+ * when the template fails, the message (which names its line and
+ * construct) gets the way around it. */
+static int chat_ids(const run_ctx *c, const hxq_chat_msg *m, int64_t n, int32_t **ids,
+                    int64_t *n_ids, hxq_error *err)
+{
+    int rc = hxq_tokenizer_encode_chat(c->tok, m, n, ids, n_ids, err);
+    if (rc < 0 && rc != HXQ_ERR_NOMEM && err) {
+        char msg[HXQ_ERROR_MSG_MAX];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        hxq_err(err, rc, "%s (use --prompt with the prompt already formatted to run without "
+                "the chat template)", msg);
+    }
+    return rc;
+}
+
 /* One prompt (raw or chat) to completion. */
 static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *err)
 {
@@ -270,7 +286,7 @@ static int run_once(run_ctx *c, const run_opts *o, const char *text, hxq_error *
     if (o->chat) {
         hxq_chat_msg msgs[2] = {{"system", o->system}, {"user", o->chat}};
         int nm = o->system ? 2 : 1;
-        rc = hxq_tokenizer_encode_chat(c->tok, o->system ? msgs : msgs + 1, nm, &ids, &n, err);
+        rc = chat_ids(c, o->system ? msgs : msgs + 1, nm, &ids, &n, err);
     } else {
         rc = hxq_tokenizer_encode_prompt(c->tok, text, strlen(text), &ids, &n, err);
     }
@@ -366,7 +382,7 @@ static int chat_turn(run_ctx *c, const run_opts *o, chat *h, hxq_error *err)
     hxq_gen_stats st = {0};
     int rc = gen ? HXQ_OK : hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     if (rc == HXQ_OK)
-        rc = hxq_tokenizer_encode_chat(c->tok, h->msgs, h->n, &ids, &n, err);
+        rc = chat_ids(c, h->msgs, h->n, &ids, &n, err);
     /* reuse the cache when it holds a prefix of the new conversation */
     int64_t keep = 0;
     while (rc == HXQ_OK && keep < h->n_cached && keep < n - 1 && h->cached[keep] == ids[keep])

@@ -24,6 +24,7 @@ struct hxq_cmd {
 /* One function per subcommand, in cmd_<name>.c. argv[0] is the name. */
 int cmd_inspect(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_chat_template(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct hxq_cmd commands[] = {
     {"eval", cmd_eval, "perplexity over a text, and KL divergence from a reference model"},
     {"serve", cmd_serve, "serve a model over HTTP with OpenAI's API (chat, completions, streams)"},
     {"tokenize", cmd_tokenize, "encode text to token ids (or decode ids) with a model's tokenizer"},
+    {"chat-template", cmd_chat_template, "render a model's chat template for a conversation"},
     {"inspect", cmd_inspect, "list the tensors, dtypes and shapes of a model folder or file"},
     {"synth", cmd_synth, "write a synthetic checkpoint (OLMoE, or --arch FAMILY) for benchmarks and tests"},
 };
@@ -29,7 +30,7 @@ static void print_help(FILE *f)
                "Compress LLM checkpoints to 8-bit codebooks without calibration data, and run them.\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\n'hxq <command> --help' describes a command's options.\n"
                "exit status: 0 ok, 1 verification failed, 2 usage, 3 I/O or format error\n");
 }

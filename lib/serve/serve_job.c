@@ -148,8 +148,10 @@ static int prompt_ids(hxq_server *s, serve_request *r, serve_job *j, serve_error
     if (rc == HXQ_ERR_UNSUPPORTED) /* err.msg names the server's files: not for the client */
         return serve_bad(e, param, "this model has no chat template hxq can render; send a "
                          "formatted prompt to /v1/completions");
-    if (rc < 0)
-        return serve_bad(e, param, "%s", err.msg);
+    if (rc < 0) { /* a template's own error (raise_exception ...): from its line on, no path */
+        const char *t = r->kind == SERVE_CHAT ? strstr(err.msg, "chat_template: ") : NULL;
+        return serve_bad(e, param, "%s", t ? t : err.msg);
+    }
     if (j->n_prompt >= s->max_ctx)
         return serve_fail(e, 400, "invalid_request_error", "context_length_exceeded", param,
                           "the prompt has %lld tokens; this server's context holds %lld "

@@ -65,8 +65,10 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
  *  Applies a tokenizer_config.json held in memory to tok: bos_token,
  *  eos_token (strings or {"content": ...} objects), add_bos_token and
  *  chat_template (a string, or a list of {name, template} where "default"
- *  is used). An unrecognised chat template is NOT an error here: it is
- *  reported by hxq_tokenizer_chat_render(). name labels messages.
+ *  is used), and the other special tokens a chat template may use
+ *  (unk_token, pad_token ...). The template is not checked here: its
+ *  errors are reported by hxq_tokenizer_chat_render(). name labels
+ *  messages.
  *  @return HXQ_OK; HXQ_ERR_FORMAT (bad JSON, wrong field types, a bos/eos
  *  token that is not in the vocabulary); HXQ_ERR_NOMEM. On failure tok is
  *  unchanged. This modifies tok: call it before sharing tok between
@@ -181,31 +183,77 @@ int hxq_tokenizer_stream_flush(hxq_tokenizer_stream *s, const char **text,
 void hxq_tokenizer_stream_free(hxq_tokenizer_stream *s);
 
 /* ---- chat templates --------------------------------------------------- */
+/* Chat templates are rendered by a small interpreter of the Jinja subset
+ * that Hugging Face chat templates use, byte for byte as jinja2 does in
+ * transformers' environment (trim_blocks, lstrip_blocks, loop controls,
+ * transformers' tojson, raise_exception and strftime_now). The template is
+ * untrusted input: recursion, loop work, memory and output are bounded and
+ * nothing outside the render variables is reachable. docs/TOKENIZER.md
+ * lists the supported statements, filters, tests and methods; a template
+ * that needs anything else fails with HXQ_ERR_UNSUPPORTED naming the line
+ * and the construct. */
 
 typedef struct hxq_chat_msg {
-    const char *role;    /* "system", "user" or "assistant" */
-    const char *content; /* UTF-8, NUL-terminated           */
+    const char *role;    /* "system", "user", "assistant", "tool" ... as the template expects */
+    const char *content; /* UTF-8, NUL-terminated */
 } hxq_chat_msg;
 
-/*! hxq_tokenizer_chat_name() :
- *  The name of the recognised chat template ("tulu" for OLMoE-Instruct,
- *  "chatml"), or NULL when tok has no template or an unrecognised one. */
-const char *hxq_tokenizer_chat_name(const hxq_tokenizer *tok);
+/* Options of a rendering; zero-initialise, then set what you need. */
+typedef struct hxq_chat_opts {
+    int add_generation_prompt; /* the template's add_generation_prompt        */
+    const char *vars_json;     /* NULL, or a JSON object of more variables,
+                                  set last (so they may replace messages,
+                                  bos_token ...): {"enable_thinking": false} */
+    int has_now;               /* 1: strftime_now() formats `now`; 0: the
+                                  current local time, as transformers does   */
+    int64_t now;               /* seconds since 1970-01-01, shown as UTC      */
+} hxq_chat_opts;
+
+/*! hxq_tokenizer_chat_template() :
+ *  The chat template's source text (tokenizer_config.json's chat_template,
+ *  or chat_template.jinja), NUL-terminated, or NULL when tok has none. The
+ *  pointer lives as long as tok. */
+const char *hxq_tokenizer_chat_template(const hxq_tokenizer *tok);
+
+/*! hxq_tokenizer_chat_render_opts() :
+ *  Renders n messages with the model's chat template as transformers'
+ *  apply_chat_template(messages, tokenize=False, **opts) does. Variables:
+ *  messages (a list of {role, content}), add_generation_prompt, tools and
+ *  documents (None), bos_token, eos_token, unk_token, pad_token, sep_token,
+ *  cls_token, mask_token (those tokenizer_config.json sets), then the
+ *  entries of opts->vars_json. opts may be NULL (all zero). The result is
+ *  text for hxq_tokenizer_encode(): it holds the template's own BOS, so
+ *  transformers' tokenize=True ids are its encoding with no special tokens
+ *  added. *out is malloc'd, NUL-terminated, owned by the caller; *len (may
+ *  be NULL) is its length.
+ *  @return HXQ_OK; HXQ_ERR_UNSUPPORTED (no chat template, or one that uses
+ *  a construct outside the subset: the message names the line and the
+ *  construct); HXQ_ERR_FORMAT (a template syntax error, or an error jinja2
+ *  raises too, such as an attribute of an undefined value; also bad
+ *  vars_json); HXQ_ERR_INVALID (a message with a NULL role or content, or
+ *  content that is not UTF-8; n < 0; the template called raise_exception,
+ *  e.g. roles that do not alternate: the message quotes it); HXQ_ERR_RANGE
+ *  (a work, memory, depth or output limit); HXQ_ERR_NOMEM. Outputs are set
+ *  only on success. Thread-safe. */
+int hxq_tokenizer_chat_render_opts(const hxq_tokenizer *tok, const hxq_chat_msg *msgs,
+                                   int64_t n, const hxq_chat_opts *opts, char **out,
+                                   size_t *len, hxq_error *err);
 
 /*! hxq_tokenizer_chat_render() :
- *  Renders n messages with the model's chat template natively (no Jinja),
- *  exactly as transformers' apply_chat_template(tokenize=False) does,
- *  adding the assistant generation prompt when add_generation_prompt is
- *  non-zero. The result is text to pass to hxq_tokenizer_encode() (special
- *  tokens in it are recognised there). *out is malloc'd, NUL-terminated,
- *  owned by the caller; *len (may be NULL) its length.
- *  @return HXQ_OK; HXQ_ERR_UNSUPPORTED (no chat template, or one that is
- *  not recognised: the message suggests the raw-prompt mode --prompt);
- *  HXQ_ERR_INVALID (a message with a NULL role or content, n < 0);
- *  HXQ_ERR_NOMEM. */
+ *  hxq_tokenizer_chat_render_opts() with only add_generation_prompt set. */
 int hxq_tokenizer_chat_render(const hxq_tokenizer *tok, const hxq_chat_msg *msgs,
                               int64_t n, int add_generation_prompt, char **out,
                               size_t *len, hxq_error *err);
+
+/*! hxq_tokenizer_template_render() :
+ *  Renders a template given as text (len bytes, need not be
+ *  NUL-terminated) with no tokenizer: the variables are
+ *  add_generation_prompt, tools and documents (None), then every entry of
+ *  opts->vars_json (messages, bos_token ... for a chat). For tests and
+ *  debugging templates. Returns and outputs as
+ *  hxq_tokenizer_chat_render_opts(). */
+int hxq_tokenizer_template_render(const char *tmpl, size_t len, const hxq_chat_opts *opts,
+                                  char **out, size_t *out_len, hxq_error *err);
 
 /* ---- prompts ------------------------------------------------------------ */
 

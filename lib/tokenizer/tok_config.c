@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const tok_extra_token_names[TOK_N_EXTRA] = {"unk_token", "sep_token", "pad_token",
+                                                        "cls_token", "mask_token"};
+
 #define TOKENIZER_MAX_BYTES ((size_t)1 << 30)
 #define CONFIG_MAX_BYTES ((size_t)64 << 20)
 
@@ -84,6 +87,24 @@ static int apply_config(hxq_tokenizer *tok, const cJSON *root, const char *name,
     const cJSON *ct = cJSON_GetObjectItemCaseSensitive(root, "chat_template");
     if (ct && !cJSON_IsNull(ct) && !cJSON_IsString(ct) && !cJSON_IsArray(ct))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: chat_template must be a string or a list", name);
+    /* the other special tokens and the template go to the arena (freed
+     * with tok); copies made before the commit below */
+    int has_extra[TOK_N_EXTRA];
+    const char *extra[TOK_N_EXTRA];
+    for (int i = 0; i < TOK_N_EXTRA; i++) {
+        const char *x;
+        HXQ_TRY(token_field(root, tok_extra_token_names[i], &has_extra[i], &x, name, err));
+        extra[i] = x ? tok_arena_dup(&tok->arena, x, strlen(x)) : NULL;
+        if (x && !extra[i])
+            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
+    const char *tmpl = NULL, *src = NULL;
+    if (ct && !cJSON_IsNull(ct) && (tmpl = template_text(ct)) != NULL) {
+        tmpl = tok_arena_dup(&tok->arena, tmpl, strlen(tmpl));
+        src = tok_arena_dup(&tok->arena, name, strlen(name));
+        if (!tmpl || !src)
+            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
 
     char *nb = has_bos ? (bos_s ? hxq_strdup(bos_s) : NULL) : NULL;
     char *ne = has_eos ? (eos_s ? hxq_strdup(eos_s) : NULL) : NULL;
@@ -106,9 +127,14 @@ static int apply_config(hxq_tokenizer *tok, const cJSON *root, const char *name,
             tok->eos[tok->n_eos++] = eos;
     }
     tok->add_bos = add_bos;
+    for (int i = 0; i < TOK_N_EXTRA; i++)
+        if (has_extra[i])
+            tok->chat_extra[i] = extra[i];
     if (ct && !cJSON_IsNull(ct)) {
-        const char *text = template_text(ct);
-        tok->chat = text ? tok_chat_recognise(text) : TOK_CHAT_UNKNOWN;
+        tok->chat_template = tmpl;
+        tok->chat_template_len = tmpl ? strlen(tmpl) : 0;
+        tok->chat_template_src = src;
+        tok->chat_no_default = !tmpl;
     }
     return HXQ_OK;
 }
@@ -158,13 +184,18 @@ static int load_dir_configs(hxq_tokenizer *tok, const char *dir, hxq_error *err)
         free(text);
         HXQ_TRY(rc);
     }
-    if (tok->chat == TOK_CHAT_NONE) { /* transformers >= 4.43 may keep it apart */
+    if (!tok->chat_template && !tok->chat_no_default) { /* transformers >= 4.43 may keep it apart */
         char *path, *text;
         size_t len = 0;
         int rc = read_optional(dir, "chat_template.jinja", CONFIG_MAX_BYTES, &path, &text, &len,
                                err);
-        if (rc == HXQ_OK && text)
-            tok->chat = tok_chat_recognise(text);
+        if (rc == HXQ_OK && text) {
+            tok->chat_template = tok_arena_dup(&tok->arena, text, len);
+            tok->chat_template_len = len;
+            tok->chat_template_src = tok_arena_dup(&tok->arena, path, strlen(path));
+            if (!tok->chat_template || !tok->chat_template_src)
+                rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+        }
         free(path);
         free(text);
         HXQ_TRY(rc);

@@ -121,9 +121,10 @@ char *tok_arena_alloc(tok_arena *a, size_t n);
 char *tok_arena_dup(tok_arena *a, const char *s, size_t n); /* adds a NUL */
 void tok_arena_free(tok_arena *a);
 
-typedef enum {
-    TOK_CHAT_NONE, TOK_CHAT_UNKNOWN, TOK_CHAT_TULU, TOK_CHAT_TULU_NOBOS, TOK_CHAT_CHATML
-} tok_chat_kind;
+/* Special tokens of tokenizer_config.json that a chat template may use
+ * besides bos_token / eos_token (transformers passes them all). */
+enum { TOK_EXTRA_UNK, TOK_EXTRA_SEP, TOK_EXTRA_PAD, TOK_EXTRA_CLS, TOK_EXTRA_MASK, TOK_N_EXTRA };
+extern const char *const tok_extra_token_names[TOK_N_EXTRA]; /* "unk_token" ... */
 
 struct hxq_tokenizer {
     char *name;                /* file name for messages */
@@ -152,9 +153,15 @@ struct hxq_tokenizer {
     int n_eos;
     int32_t bos;
     int add_bos;
-    tok_chat_kind chat;
     char *chat_bos;            /* bos/eos strings the template uses */
     char *chat_eos;
+    /* the chat template (in the arena; NULL when none) and the file it
+     * came from; chat_no_default: a template list without "default" */
+    const char *chat_template;
+    size_t chat_template_len;
+    const char *chat_template_src;
+    int chat_no_default;
+    const char *chat_extra[TOK_N_EXTRA]; /* unk/sep/pad/cls/mask strings (arena) or NULL */
 };
 
 /* tok_load.c: a printable, truncated copy of s for messages (in buf). */
@@ -252,9 +259,7 @@ typedef struct tok_pretok_ctx {
 int tok_pretok_run(const hxq_tokenizer *tok, const char *s, size_t len, tok_pretok_ctx *c,
                    hxq_error *err);
 
-/* tok_config.c / tok_chat.c */
-tok_chat_kind tok_chat_recognise(const char *tmpl);
-const char *tok_chat_kind_name(tok_chat_kind k);
+/* tok_config.c */
 int tok_find_default_eos(hxq_tokenizer *tok);
 
 #endif

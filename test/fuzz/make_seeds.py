@@ -6,7 +6,9 @@ safetensors: the real headers of the fixture shards with every tensor shrunk
 to a few elements (same names, dtypes and ranks), plus one small file per
 dtype. config / qconfig / index: the fixture JSON files, with the long
 lists cut so each seed stays small. tokenizer_load: the fixture tokenizer
-cut to 600 ids; tokenizer_encode: short texts. (receipt: the
+cut to 600 ids; tokenizer_encode: short texts. chat_template: the templates of
+test/fixtures/chat/templates/ and the snippets of test/fixtures/chat/snippets.json
+(each with its variables after a NUL byte). (receipt: the
 compression_receipt.json of `hxq compress models/tiny-olmoe`, cut to five
 tensors by hand; not regenerated here; eval_receipt: the eval_receipt.json
 of `hxq eval models/tiny-olmoe-helix --task arc --limit 3 --reference
@@ -120,7 +122,19 @@ def mc_seeds():
         put("mc_rows", task + ".jsonl", bytes([b]) + b"\n".join(rows[:3]) + b"\n")
 
 
+def chat_template_seeds():
+    tdir = "test/fixtures/chat/templates"
+    for name in sorted(os.listdir(tdir)):
+        if name.endswith(".jinja"):
+            with open(os.path.join(tdir, name), "rb") as f:
+                put("chat_template", name, f.read())
+    for i, case in enumerate(json.load(open("test/fixtures/chat/snippets.json"))["cases"]):
+        put("chat_template", "snippet%03d.bin" % i,
+            case["source"].encode() + b"\0" + case["vars"].encode())
+
+
 if __name__ == "__main__":
     main()
     tokenizer_seeds()
     mc_seeds()
+    chat_template_seeds()

@@ -6,6 +6,7 @@
 #define HXQ_FUZZ_REPLAY 1
 #include "hxq_test.h"
 
+#include "fuzz_chat_template.c"
 #include "fuzz_config.c"
 #include "fuzz_eval_receipt.c"
 #include "fuzz_index.c"
@@ -68,6 +69,7 @@ static const struct {
     {"tokenizer_encode", hxq_fuzz_tokenizer_encode, 1},
     {"mc_rows", hxq_fuzz_mc_rows, 3},
     {"eval_receipt", hxq_fuzz_eval_receipt, 1},
+    {"chat_template", hxq_fuzz_chat_template, 20},
 };
 
 START_TEST(replay_corpus)

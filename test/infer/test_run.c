@@ -3,6 +3,7 @@
  * the command's errors. */
 #include "hxq_io.h"
 #include "hxq_test.h"
+#include "hxq_tokenizer.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -112,6 +113,21 @@ START_TEST(chat_sampling_and_pipe)
              "--temp 0.9 --top-k 40 --top-p 0.95 --seed 7 --json", HXQ_FIXTURE_DENSE);
     ck_assert_int_eq(run(dir, args, &a), 0);
     ck_assert_int_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(a, "prompt_ids"), 0)->valueint, 0);
+    /* the prompt ids are the template's text (shared/reference/olmoe.md's form)
+     * encoded with no special tokens added: transformers' tokenize=True */
+    hxq_tokenizer *tok;
+    ck_assert_int_eq(hxq_tokenizer_load(HXQ_FIXTURE_DENSE, &tok, NULL), HXQ_OK);
+    const char *text = "<|endoftext|><|system|>\nBe brief.\n<|user|>\nWho goes there?\n"
+                       "<|assistant|>\n";
+    int32_t *want;
+    int64_t nwant;
+    ck_assert_int_eq(hxq_tokenizer_encode(tok, text, strlen(text), &want, &nwant, NULL), HXQ_OK);
+    const cJSON *pids = cJSON_GetObjectItem(a, "prompt_ids");
+    ck_assert_int_eq(cJSON_GetArraySize(pids), nwant);
+    for (int64_t i = 0; i < nwant; i++)
+        ck_assert_int_eq(cJSON_GetArrayItem(pids, (int)i)->valueint, want[i]);
+    free(want);
+    hxq_tokenizer_free(tok);
     /* same seed, same tokens */
     ck_assert_int_eq(run(dir, args, &b), 0);
     cJSON *ga = cJSON_GetObjectItem(a, "generated_ids"), *gb = cJSON_GetObjectItem(b, "generated_ids");
@@ -126,6 +142,32 @@ START_TEST(chat_sampling_and_pipe)
     char *out = read_text(dir, "out");
     ck_assert_msg(strstr(out, "\"prompt_ids\":[399,306,13,532,323,289,306]") != NULL, "%s", out);
     free(out);
+    hxq_test_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
+/* A template hxq cannot render: the error names its line and construct and
+ * points to --prompt, which still works. */
+START_TEST(chat_template_errors)
+{
+    char *dir = hxq_test_tmpdir("run");
+    ck_assert_int_eq(hxq_test_sh("mkdir %s/m && for f in %s/*; do case $f in "
+                                 "*tokenizer_config.json) ;; *) ln -s \"$PWD/$f\" %s/m/ ;; esac; "
+                                 "done", dir, HXQ_FIXTURE_DENSE, dir), 0);
+    char path[512], args[1024];
+    snprintf(path, sizeof(path), "%s/m/tokenizer_config.json", dir);
+    const char *cfg = "{\"bos_token\": \"<|endoftext|>\", \"eos_token\": \"<|endoftext|>\", "
+                      "\"chat_template\": \"{{ bos_token }}\\n{{ messages|groupby('role') }}\"}";
+    ck_assert_int_eq(hxq_test_write_file(path, cfg, strlen(cfg)), 0);
+    snprintf(args, sizeof(args), "%s/m --chat hi -n 1", dir);
+    ck_assert_int_eq(run(dir, args, NULL), 3);
+    char *msg = read_text(dir, "err");
+    ck_assert_msg(strstr(msg, "line 2: unsupported filter 'groupby'") && strstr(msg, "--prompt"),
+                  "%s", msg);
+    free(msg);
+    snprintf(args, sizeof(args), "%s/m --prompt hi -n 1", dir);
+    ck_assert_int_eq(run(dir, args, NULL), 0);
     hxq_test_rmtree(dir);
     free(dir);
 }
@@ -195,6 +237,7 @@ Suite *run_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, greedy_and_logits_match_golden);
     tcase_add_test(tc, chat_sampling_and_pipe);
+    tcase_add_test(tc, chat_template_errors);
     tcase_add_test(tc, interactive_chat);
     tcase_add_test(tc, errors);
     suite_add_tcase(s, tc);
