@@ -28,15 +28,14 @@ const char *tok_quote(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
-static const char *type_of(const cJSON *o)
+const char *tok_json_type(const cJSON *o)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(t) ? t->valuestring : NULL;
 }
 
-/* Optional boolean field; *out keeps its default when absent or null. */
-static int get_flag(const cJSON *o, const char *key, int *out, const char *name,
-                    const char *where, hxq_error *err)
+int tok_json_flag(const cJSON *o, const char *key, int *out, const char *name,
+                  const char *where, hxq_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v || cJSON_IsNull(v))
@@ -47,8 +46,65 @@ static int get_flag(const cJSON *o, const char *key, int *out, const char *name,
     return HXQ_OK;
 }
 
-/* An integer id in [0, TOK_MAX_ID). */
-static int get_id(const cJSON *v, int32_t *out)
+int tok_json_str(const cJSON *o, const char *key, const char **out, const char *name,
+                 const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsString(v))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a string", name, where, key);
+    *out = v->valuestring;
+    return HXQ_OK;
+}
+
+int tok_json_count(const cJSON *o, const char *key, int32_t *out, const char *name,
+                   const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX ||
+        v->valuedouble != (double)(int32_t)v->valuedouble)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a non-negative integer", name,
+                       where, key);
+    *out = (int32_t)v->valuedouble;
+    return HXQ_OK;
+}
+
+int tok_json_known(const cJSON *o, const char *const *keys, const char *name,
+                   const char *where, hxq_error *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, o) {
+        int ok = !strcmp(e->string, "type");
+        for (const char *const *k = keys; !ok && *k; k++)
+            ok = !strcmp(e->string, *k);
+        if (!ok)
+            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s (%s): field '%s' is not supported",
+                           name, where, tok_json_type(o) ? tok_json_type(o) : "?", e->string);
+    }
+    return HXQ_OK;
+}
+
+int tok_json_char(const cJSON *o, const char *key, uint32_t *cp, char *utf8, uint8_t *len,
+                  const char *name, const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    int32_t c = -1;
+    if (n && n <= 4 && hxq_utf8_valid_prefix(v->valuestring, n) == n &&
+        tok_utf8_next(v->valuestring, n, &c) == n) {
+        memcpy(utf8, v->valuestring, n);
+        *len = (uint8_t)n;
+        *cp = (uint32_t)c;
+        return HXQ_OK;
+    }
+    return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a string of one character", name,
+                   where, key);
+}
+
+int tok_json_id(const cJSON *v, int32_t *out)
 {
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= TOK_MAX_ID ||
         v->valuedouble != (double)(int32_t)v->valuedouble)
@@ -57,125 +113,31 @@ static int get_id(const cJSON *v, int32_t *out)
     return 0;
 }
 
-/* ---- normalizer / pre-tokenizer / decoder ------------------------------ */
-
-static int parse_norm_one(const cJSON *n, tok_norm *out, const char *name, hxq_error *err)
-{
-    const char *t = type_of(n);
-    if (!t)
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer has no \"type\"", name);
-    static const struct { const char *name; tok_norm norm; } forms[] = {
-        {"NFC", TOK_NORM_NFC}, {"NFKC", TOK_NORM_NFKC}, {"NFD", TOK_NORM_NFD},
-        {"NFKD", TOK_NORM_NFKD}};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
-        if (!strcmp(t, forms[i].name)) {
-            *out = forms[i].norm;
-            return HXQ_OK;
-        }
-    return hxq_err(err, HXQ_ERR_UNSUPPORTED,
-                   "%s: normalizer type '%s' is not supported (supported: NFC, NFKC, NFD, NFKD, "
-                   "a Sequence of one of them, or null)", name, t);
-}
-
-static int parse_normalizer(hxq_tokenizer *tok, const cJSON *n, hxq_error *err)
-{
-    tok->norm = TOK_NORM_NONE;
-    if (!n || cJSON_IsNull(n))
-        return HXQ_OK;
-    if (!cJSON_IsObject(n))
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer must be an object or null", tok->name);
-    const char *t = type_of(n);
-    if (t && !strcmp(t, "Sequence")) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer Sequence without a "
-                           "\"normalizers\" list", tok->name);
-        int count = cJSON_GetArraySize(list);
-        if (count > 1)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: normalizer Sequence of %d normalizers "
-                           "is not supported (at most one)", tok->name, count);
-        return count ? parse_norm_one(cJSON_GetArrayItem(list, 0), &tok->norm, tok->name, err)
-                     : HXQ_OK;
-    }
-    return parse_norm_one(n, &tok->norm, tok->name, err);
-}
-
-static int parse_bytelevel(hxq_tokenizer *tok, const cJSON *p, const char *where, hxq_error *err)
-{
-    tok->add_prefix_space = 1; /* HF's defaults */
-    tok->use_regex = 1;
-    HXQ_TRY(get_flag(p, "add_prefix_space", &tok->add_prefix_space, tok->name, where, err));
-    return get_flag(p, "use_regex", &tok->use_regex, tok->name, where, err);
-}
-
-static int parse_pre_tokenizer(hxq_tokenizer *tok, const cJSON *p, hxq_error *err)
-{
-    if (!p || cJSON_IsNull(p))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer null is not supported "
-                       "(only ByteLevel)", tok->name);
-    const char *t = cJSON_IsObject(p) ? type_of(p) : NULL;
-    if (!t)
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", tok->name);
-    if (!strcmp(t, "Sequence")) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
-        const cJSON *one = cJSON_GetArrayItem(list, 0);
-        const char *t1 = one ? type_of(one) : NULL;
-        if (cJSON_IsArray(list) && cJSON_GetArraySize(list) == 1 && t1 && !strcmp(t1, "ByteLevel"))
-            return parse_bytelevel(tok, one, "pre_tokenizer.pretokenizers[0]", err);
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer Sequence (of '%s'...) is not "
-                       "supported (only ByteLevel)", tok->name, t1 ? t1 : "?");
-    }
-    if (strcmp(t, "ByteLevel"))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer type '%s' is not supported "
-                       "(only ByteLevel)", tok->name, t);
-    return parse_bytelevel(tok, p, "pre_tokenizer", err);
-}
-
-static int parse_decoder(hxq_tokenizer *tok, const cJSON *d, hxq_error *err)
-{
-    const char *t = cJSON_IsObject(d) ? type_of(d) : NULL;
-    if (!t || strcmp(t, "ByteLevel"))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: decoder type '%s' is not supported (only "
-                       "ByteLevel)", tok->name, t ? t : cJSON_IsNull(d) || !d ? "null" : "?");
-    return HXQ_OK;
-}
-
 /* ---- model ---------------------------------------------------------------- */
 
-/* Decoded bytes of a token string: byte-level characters map back to their
- * bytes; a token with any other character stays as its UTF-8 (HF's
- * ByteLevel decoder does the same, per token). */
 static int set_token(hxq_tokenizer *tok, int32_t id, const char *s, size_t n, uint8_t flags)
 {
     tok_entry *e = &tok->tokens[id];
     char *str = tok_arena_dup(&tok->arena, s, n);
-    char *bytes = tok_arena_alloc(&tok->arena, n ? n : 1);
-    if (!str || !bytes)
+    if (!str)
         return -1;
-    size_t o = 0, i = 0;
-    int mapped = 1;
-    while (i < n) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &cp);
-        int b = k > 0 ? tok_cp_to_byte((uint32_t)cp) : -1;
-        if (b < 0) {
-            mapped = 0;
-            break;
-        }
-        bytes[o++] = (char)b;
-        i += (size_t)k;
-    }
-    if (!mapped) {
-        memcpy(bytes, s, n);
-        o = n;
-    }
     e->str = str;
     e->str_len = (uint32_t)n;
-    e->bytes = bytes;
-    e->bytes_len = (uint32_t)o;
     e->flags = (uint8_t)(flags | TOK_F_PRESENT);
     return 0;
+}
+
+/* Every token's decoded bytes (hxq_tokenizer_token_bytes()). */
+static int token_bytes(hxq_tokenizer *tok, hxq_error *err)
+{
+    for (int32_t id = 0; id < tok->vocab_size; id++) {
+        tok_entry *e = &tok->tokens[id];
+        if (!(e->flags & TOK_F_PRESENT))
+            continue;
+        if (tok_decoder_token_bytes(tok, e->str, e->str_len, &e->bytes, &e->bytes_len) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    }
+    return HXQ_OK;
 }
 
 /* First pass over the ids: the vocabulary size. */
@@ -186,7 +148,7 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab) {
         int32_t id;
-        if (get_id(e, &id) < 0)
+        if (tok_json_id(e, &id) < 0)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: token '%s' has id %.17g, "
                            "not an integer in [0, %d)", tok->name,
                            tok_quote(e->string, strlen(e->string), q, sizeof(q)),
@@ -197,7 +159,7 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
     int i = 0;
     cJSON_ArrayForEach(e, added) {
         int32_t id;
-        if (!cJSON_IsObject(e) || get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
+        if (!cJSON_IsObject(e) || tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"id\" is not an integer "
                            "in [0, %d)", tok->name, i, TOK_MAX_ID);
         if (id > max)
@@ -227,7 +189,7 @@ static int parse_vocab(hxq_tokenizer *tok, const cJSON *vocab, hxq_error *err)
     const cJSON *e;
     cJSON_ArrayForEach(e, vocab) {
         int32_t id = 0;
-        get_id(e, &id); /* checked by scan_ids */
+        tok_json_id(e, &id); /* checked by scan_ids */
         size_t n = strlen(e->string);
         if (tok->tokens[id].flags & TOK_F_PRESENT)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: id %d is used by '%s' and '%s'",
@@ -309,10 +271,14 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
 {
     if (!cJSON_IsObject(model))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: no \"model\" object", tok->name);
-    const char *t = type_of(model);
+    static const char *const keys[] = {"dropout", "unk_token", "continuing_subword_prefix",
+                                       "end_of_word_suffix", "fuse_unk", "byte_fallback",
+                                       "ignore_merges", "vocab", "merges", NULL};
+    const char *t = tok_json_type(model);
     if (t && strcmp(t, "BPE"))
         return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: model type '%s' is not supported (only "
                        "BPE)", tok->name, t);
+    HXQ_TRY(tok_json_known(model, keys, tok->name, "model", err));
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     if (!cJSON_IsObject(vocab))
@@ -331,10 +297,9 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
             return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: BPE %s is not supported", tok->name,
                            affixes[i]);
     }
-    int byte_fallback = 0;
-    HXQ_TRY(get_flag(model, "fuse_unk", &tok->fuse_unk, tok->name, "model", err));
-    HXQ_TRY(get_flag(model, "byte_fallback", &byte_fallback, tok->name, "model", err));
-    HXQ_TRY(get_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "fuse_unk", &tok->fuse_unk, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "byte_fallback", &tok->byte_fallback, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
     if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens must be a list", tok->name);
     HXQ_TRY(scan_ids(tok, vocab, cJSON_IsArray(added) ? added : NULL, err));
@@ -351,16 +316,6 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
     } else if (unk && !cJSON_IsNull(unk)) {
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.unk_token must be a string or null",
                        tok->name);
-    }
-    for (int b = 0; b < 256; b++) {
-        utf8proc_uint8_t u[4];
-        utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)tok_byte_to_cp((uint8_t)b), u);
-        tok->byte_id[b] = tok_strmap_get(&tok->vocab, (const char *)u, (size_t)k);
-        if (tok->byte_id[b] < 0 && byte_fallback) {
-            char hex[8];
-            snprintf(hex, sizeof(hex), "<0x%02X>", b);
-            tok->byte_id[b] = tok_strmap_get(&tok->vocab, hex, strlen(hex));
-        }
     }
     return HXQ_OK;
 }
@@ -383,13 +338,13 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         int normalized = 1, special = 0, lstrip = 0, rstrip = 0, single_word = 0;
         char where[48];
         snprintf(where, sizeof(where), "added_tokens[%d]", i);
-        HXQ_TRY(get_flag(e, "special", &special, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "special", &special, tok->name, where, err));
         normalized = !special; /* HF's default */
-        HXQ_TRY(get_flag(e, "normalized", &normalized, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "lstrip", &lstrip, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "rstrip", &rstrip, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "single_word", &single_word, tok->name, where, err));
-        get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &a->id); /* checked by scan_ids */
+        HXQ_TRY(tok_json_flag(e, "normalized", &normalized, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "lstrip", &lstrip, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "rstrip", &rstrip, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "single_word", &single_word, tok->name, where, err));
+        tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &a->id); /* checked by scan_ids */
         size_t len = strlen(c->valuestring);
         if (len > UINT32_MAX / 4)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s is too long", tok->name, where);
@@ -405,11 +360,15 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         a->len = (uint32_t)len;
         if (tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-        if (normalized && tok->norm != TOK_NORM_NONE) {
+        if (normalized && tok->n_norm) {
             /* matched against normalized text, so normalize the pattern */
             char *nc;
             size_t nn;
-            HXQ_TRY(tok_normalize(tok->norm, a->content, a->len, &nc, &nn, err));
+            tok_re_scratch rs;
+            memset(&rs, 0, sizeof(rs));
+            int rc = tok_normalize(tok, a->content, a->len, NULL, &rs, &nc, &nn, err);
+            tok_re_scratch_free(&rs);
+            HXQ_TRY(rc);
             if (nc) {
                 a->content = tok_arena_dup(&tok->arena, nc, nn);
                 a->len = (uint32_t)nn;
@@ -430,16 +389,28 @@ static int load_root(hxq_tokenizer *tok, const cJSON *root, hxq_error *err)
 {
     if (!cJSON_IsObject(root))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", tok->name);
+    static const char *const keys[] = {"version", "truncation", "padding", "added_tokens",
+                                       "normalizer", "pre_tokenizer", "model", "post_processor",
+                                       "decoder", NULL};
+    HXQ_TRY(tok_json_known(root, keys, tok->name, "the top level", err));
+    const cJSON *trunc = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+    const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
+    if ((trunc && !cJSON_IsNull(trunc)) || (pad && !cJSON_IsNull(pad)))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s is not supported (it must be null)",
+                       tok->name, trunc && !cJSON_IsNull(trunc) ? "truncation" : "padding");
     /* the normalizer first: added tokens are normalized with it */
-    HXQ_TRY(parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err));
-    HXQ_TRY(parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
-                                err));
-    HXQ_TRY(parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
+    HXQ_TRY(tok_parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err));
+    HXQ_TRY(tok_parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
+                                    err));
+    HXQ_TRY(tok_parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
     HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, err));
     HXQ_TRY(parse_added(tok, added, err));
-    if (tok->use_regex)
-        HXQ_TRY(tok_regex_compile(tok, err));
+    HXQ_TRY(tok_parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root,
+                                                                           "post_processor"),
+                                     err));
+    HXQ_TRY(token_bytes(tok, err));
+    tok_bpe_prepare(tok);
     tok_find_default_eos(tok);
     return HXQ_OK;
 }
@@ -456,6 +427,7 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
     }
     tok->bos = -1;
     tok->unk_id = -1;
+    tok->add_bos = tok->add_eos = -1;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     int rc;
@@ -483,7 +455,11 @@ void hxq_tokenizer_free(hxq_tokenizer *tok)
     tok_pairmap_free(&tok->merges);
     tok_matcher_free(&tok->raw_match);
     tok_matcher_free(&tok->norm_match);
-    pcre2_code_free(tok->re);
+    tok_normalizer_free(tok);
+    tok_pre_tokenizer_free(tok);
+    tok_decoder_free(tok);
+    free(tok->post_pre);
+    free(tok->post_post);
     free(tok->added);
     free(tok->tokens);
     free(tok->chat_bos);

@@ -697,9 +697,10 @@ START_TEST(load_errors)
         int code;
         const char *why;
     } cases[] = {
-        {"{\"type\": \"Lowercase\"}", "ByteLevel", "ByteLevel", "BPE", "4", ab,
-         HXQ_ERR_UNSUPPORTED, "'Lowercase'"},
-        {nfc, "Metaspace", "ByteLevel", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'Metaspace'"},
+        {"{\"type\": \"BertNormalizer\"}", "ByteLevel", "ByteLevel", "BPE", "4", ab,
+         HXQ_ERR_UNSUPPORTED, "'BertNormalizer'"},
+        {nfc, "UnicodeScripts", "ByteLevel", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED,
+         "'UnicodeScripts'"},
         {nfc, "ByteLevel", "WordPiece", "BPE", "4", ab, HXQ_ERR_UNSUPPORTED, "'WordPiece'"},
         {nfc, "ByteLevel", "ByteLevel", "Unigram", "4", ab, HXQ_ERR_UNSUPPORTED, "'Unigram'"},
         {nfc, "ByteLevel", "ByteLevel", "BPE", "4", "\"a c\"", HXQ_ERR_FORMAT,
@@ -728,7 +729,7 @@ START_TEST(load_errors)
         "\"model\": {\"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 1}]}",
     };
     static const char *const why[] = {"invalid JSON", "invalid JSON", "not a JSON object",
-                                      "pre_tokenizer", "model.vocab is missing", "empty",
+                                      "no \"model\" object", "model.vocab is missing", "empty",
                                       "content"};
     for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
         tok = NULL;
