@@ -140,7 +140,8 @@ static int token_bytes(hxq_tokenizer *tok, hxq_error *err)
     return HXQ_OK;
 }
 
-/* First pass over the ids: the vocabulary size. */
+/* First pass over the ids: the size of the id table (the vocabulary's ids,
+ * and room for each added token to get a new one). */
 static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, hxq_error *err)
 {
     char q[96];
@@ -162,22 +163,22 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
         if (!cJSON_IsObject(e) || tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"id\" is not an integer "
                            "in [0, %d)", tok->name, i, TOK_MAX_ID);
-        if (id > max)
-            max = id;
         i++;
     }
     if (max < 0)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is empty", tok->name);
     /* ids are dense in real files; a few entries claiming huge ids would
      * only make the id table enormous */
-    int64_t entries = (int64_t)cJSON_GetArraySize(vocab) + i;
+    int64_t entries = (int64_t)cJSON_GetArraySize(vocab);
     if ((int64_t)max >= 4 * entries + 1024)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: largest id %d is far beyond the %lld "
                        "entries (ids must be nearly dense)", tok->name, max, (long long)entries);
-    tok->vocab_size = max + 1;
-    tok->tokens = hxq_calloc_array(tok->vocab_size, sizeof(*tok->tokens));
+    int64_t size = (max + 1 > entries ? max + 1 : entries) + i;
+    tok->vocab_size = (int32_t)size;
+    tok->tokens = hxq_calloc_array(size, sizeof(*tok->tokens));
     if (!tok->tokens)
-        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory for %d tokens", tok->name, max + 1);
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory for %lld tokens", tok->name,
+                       (long long)size);
     return HXQ_OK;
 }
 
@@ -322,9 +323,26 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
 
 /* ---- added tokens ---------------------------------------------------------- */
 
+/* The id HF's AddedVocabulary gives an added token (the file's "id" is only
+ * checked in HF, with a warning): an earlier added token's or the model's
+ * id of the same content, else the next one after the largest added id,
+ * counting from the model's number of tokens. */
+static int32_t added_id(const hxq_tokenizer *tok, const char *content, size_t len, int32_t max,
+                        int32_t model_count)
+{
+    int32_t id = tok_strmap_get(&tok->added_map, content, len);
+    if (id < 0)
+        id = tok_strmap_get(&tok->vocab, content, len);
+    if (id >= 0)
+        return id;
+    return max >= model_count || model_count == 0 ? max + 1 : model_count;
+}
+
 static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
 {
+    char q[96];
     int n = cJSON_IsArray(added) ? cJSON_GetArraySize(added) : 0;
+    int32_t max = -1, model_count = (int32_t)tok->vocab.count;
     tok->added = hxq_calloc_array(n, sizeof(*tok->added));
     if (!tok->added || tok_strmap_init(&tok->added_map, n) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
@@ -334,7 +352,6 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         if (!cJSON_IsString(c))
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"content\" is missing "
                            "or not a string", tok->name, i);
-        tok_added *a = &tok->added[i];
         int normalized = 1, special = 0, lstrip = 0, rstrip = 0, single_word = 0;
         char where[48];
         snprintf(where, sizeof(where), "added_tokens[%d]", i);
@@ -344,10 +361,33 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         HXQ_TRY(tok_json_flag(e, "lstrip", &lstrip, tok->name, where, err));
         HXQ_TRY(tok_json_flag(e, "rstrip", &rstrip, tok->name, where, err));
         HXQ_TRY(tok_json_flag(e, "single_word", &single_word, tok->name, where, err));
-        tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &a->id); /* checked by scan_ids */
         size_t len = strlen(c->valuestring);
         if (len > UINT32_MAX / 4)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s is too long", tok->name, where);
+        if (!len)
+            continue; /* HF ignores empty added tokens */
+        int32_t earlier = tok_strmap_get(&tok->added_map, c->valuestring, len);
+        int32_t id = added_id(tok, c->valuestring, len, max, model_count);
+        if (id >= tok->vocab_size)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: id %d out of range", tok->name, where,
+                           id);
+        if (earlier < 0 && tok_strmap_get(&tok->vocab, c->valuestring, len) < 0 &&
+            (tok->tokens[id].flags & TOK_F_PRESENT))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s '%s' gets id %d, which model.vocab "
+                           "already uses", tok->name, where,
+                           tok_quote(c->valuestring, len, q, sizeof(q)), id);
+        if (id > max)
+            max = id;
+        if (earlier >= 0) { /* the same content again: its flags replace the earlier ones */
+            for (int32_t k = 0; k < tok->n_added; k++)
+                if (tok->added[k].id == earlier) {
+                    special |= tok->added[k].special;
+                    tok->added[k] = tok->added[--tok->n_added];
+                    break;
+                }
+        }
+        tok_added *a = &tok->added[tok->n_added];
+        a->id = earlier >= 0 ? earlier : id;
         a->normalized = (uint8_t)normalized;
         a->special = (uint8_t)special;
         a->lstrip = (uint8_t)lstrip;
@@ -358,7 +398,7 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
         a->content = tok->tokens[a->id].str;
         a->len = (uint32_t)len;
-        if (tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
+        if (earlier < 0 && tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
         if (normalized && tok->n_norm) {
             /* matched against normalized text, so normalize the pattern */
@@ -379,6 +419,8 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         }
         tok->n_added++;
     }
+    while (tok->vocab_size > 1 && !(tok->tokens[tok->vocab_size - 1].flags & TOK_F_PRESENT))
+        tok->vocab_size--;
     if (tok_matcher_build(&tok->raw_match, tok->added, tok->n_added, 0) < 0 ||
         tok_matcher_build(&tok->norm_match, tok->added, tok->n_added, 1) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
