@@ -110,12 +110,313 @@ START_TEST(golden_variants)
 }
 END_TEST
 
+/* ---- small inline tokenizers ---------------------------------------------------
+ * Words are looked up whole (ignore_merges, no merges), so each piece the
+ * pre-tokenizer makes shows as one id when it is a token, or as its
+ * characters. The expected ids were checked with HF tokenizers 0.22.2. */
+
+static const char vocab[] =
+    "{\"a\":0,\"b\":1,\"c\":2,\" \":3,\"\\u2581\":4,\"ab\":5,\"\\u2581ab\":6,\"1\":7,\"2\":8,"
+    "\"12\":9,\"!\":10,\",\":11,\"\\u2581a\":12,\"-\":13,\"ab \":14,\" ab\":15,\"<unk>\":16,"
+    "\"A\":17,\"B\":18,\"12 \":19,\"!!\":20,\"a!\":21,\"!a\":22,\"\\u2581b\":23,\"ba\":24,"
+    "\"bab\":25,\"  \":26,\"<s>\":27}";
+
+static hxq_tokenizer *inline_tok(const char *norm, const char *pre, const char *dec,
+                                 const char *post)
+{
+    char json[4096];
+    snprintf(json, sizeof(json),
+             "{\"version\": \"1.0\", \"added_tokens\": [{\"id\": 27, \"content\": \"<s>\", "
+             "\"special\": true, \"normalized\": false}], \"normalizer\": %s, "
+             "\"pre_tokenizer\": %s, \"decoder\": %s, \"post_processor\": %s, "
+             "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"ignore_merges\": true, "
+             "\"vocab\": %s, \"merges\": []}}", norm, pre, dec, post, vocab);
+    hxq_tokenizer *tok = NULL;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_tokenizer_load_json(json, strlen(json), "inline.json", &tok, &err) ==
+                  HXQ_OK, "%s", err.msg);
+    return tok;
+}
+
+static void expect_ids(const char *norm, const char *pre, const char *text, const int32_t *want,
+                       int64_t nwant)
+{
+    hxq_tokenizer *tok = inline_tok(norm, pre, "null", "null");
+    int32_t *ids;
+    int64_t n;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_tokenizer_encode(tok, text, strlen(text), &ids, &n, &err) == HXQ_OK, "%s",
+                  err.msg);
+    int ok = n == nwant;
+    for (int64_t i = 0; ok && i < n; i++)
+        ok = ids[i] == want[i];
+    char got[256] = "";
+    for (int64_t i = 0; i < n && strlen(got) < 200; i++)
+        snprintf(got + strlen(got), sizeof(got) - strlen(got), " %d", ids[i]);
+    ck_assert_msg(ok, "%s / %s on '%s': ids%s", norm, pre, text, got);
+    free(ids);
+    hxq_tokenizer_free(tok);
+}
+
+#define IDS(...) (int32_t[]){__VA_ARGS__}, (int64_t)(sizeof((int32_t[]){__VA_ARGS__}) / 4)
+
+START_TEST(split_behaviours)
+{
+    const char *pre[] = {
+        "{\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, \"behavior\": \"%s\", "
+        "\"invert\": %s}"};
+    char p[256];
+#define SPLIT(b, inv) (snprintf(p, sizeof(p), pre[0], b, inv), p)
+    expect_ids("null", SPLIT("Removed", "false"), "ab ab", IDS(5, 5));
+    expect_ids("null", SPLIT("Isolated", "false"), "ab ab", IDS(5, 3, 5));
+    expect_ids("null", SPLIT("MergedWithPrevious", "false"), "ab ab", IDS(14, 5));
+    expect_ids("null", SPLIT("MergedWithNext", "false"), "ab ab", IDS(5, 15));
+    expect_ids("null", SPLIT("Contiguous", "false"), "ab  ab", IDS(5, 26, 5));
+    expect_ids("null", SPLIT("Isolated", "false"), "ab  ab", IDS(5, 3, 3, 5));
+    /* invert: the pieces between the spaces are the matches */
+    expect_ids("null", SPLIT("Removed", "true"), "ab ab", IDS(3));
+    expect_ids("null", SPLIT("Isolated", "true"), "ab  ab", IDS(5, 3, 3, 5));
+    expect_ids("null", SPLIT("MergedWithPrevious", "true"), "ab ab", IDS(5, 15));
+#undef SPLIT
+}
+END_TEST
+
+START_TEST(digits_punctuation_whitespace)
+{
+    expect_ids("null", "{\"type\": \"Digits\", \"individual_digits\": true}", "a12b",
+               IDS(0, 7, 8, 1));
+    expect_ids("null", "{\"type\": \"Digits\", \"individual_digits\": false}", "a12b",
+               IDS(0, 9, 1));
+    expect_ids("null", "{\"type\": \"Punctuation\", \"behavior\": \"Isolated\"}", "a!!b",
+               IDS(0, 10, 10, 1));
+    expect_ids("null", "{\"type\": \"Punctuation\", \"behavior\": \"Contiguous\"}", "a!!b",
+               IDS(0, 20, 1));
+    expect_ids("null", "{\"type\": \"Punctuation\", \"behavior\": \"MergedWithPrevious\"}", "a!",
+               IDS(21));
+    expect_ids("null", "{\"type\": \"Punctuation\", \"behavior\": \"MergedWithNext\"}", "!a",
+               IDS(22));
+    /* Whitespace keeps \w+ and [^\w\s]+ apart; WhitespaceSplit only splits */
+    expect_ids("null", "{\"type\": \"Whitespace\"}", "ab!! ab", IDS(5, 20, 5));
+    expect_ids("null", "{\"type\": \"WhitespaceSplit\"}", "ab!! ab", IDS(0, 1, 10, 10, 5));
+}
+END_TEST
+
+START_TEST(metaspace_schemes)
+{
+    const char *ms = "{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", "
+                     "\"prepend_scheme\": \"%s\", \"split\": %s}";
+    char p[256];
+#define MS(scheme, split) (snprintf(p, sizeof(p), ms, scheme, split), p)
+    expect_ids("null", MS("first", "true"), "ab ab", IDS(6, 6));
+    expect_ids("null", MS("always", "true"), "ab ab", IDS(6, 6));
+    expect_ids("null", MS("never", "true"), "ab ab", IDS(5, 6));
+    /* first: only the piece that starts the text; after <s> it does not */
+    expect_ids("null", MS("first", "true"), "<s>ab", IDS(27, 5));
+    expect_ids("null", MS("always", "true"), "<s>ab", IDS(27, 6));
+    expect_ids("null", MS("first", "false"), "a b", IDS(4, 0, 4, 1));
+#undef MS
+}
+END_TEST
+
+START_TEST(normalizer_steps)
+{
+    expect_ids("{\"type\": \"Lowercase\"}", "null", "AB", IDS(5));
+    expect_ids("null", "null", "AB", IDS(17, 18));
+    expect_ids("{\"type\": \"Replace\", \"pattern\": {\"Regex\": \"[0-9]+\"}, \"content\": \"!\"}",
+               "{\"type\": \"WhitespaceSplit\"}", "a12 b", IDS(21, 1));
+    expect_ids("{\"type\": \"Strip\", \"strip_left\": true, \"strip_right\": false}", "null",
+               " ab ", IDS(14));
+    expect_ids("{\"type\": \"Strip\", \"strip_left\": false, \"strip_right\": true}", "null",
+               " ab ", IDS(15));
+    expect_ids("{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": "
+               "\"\\u2581\"}, {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, "
+               "\"content\": \"\\u2581\"}]}",
+               "{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": "
+               "\"never\", \"split\": true}", "ab b", IDS(6, 23));
+}
+END_TEST
+
+static void expect_decode(const char *dec, const int32_t *ids, int64_t n, const char *want)
+{
+    hxq_tokenizer *tok = inline_tok("null", "null", dec, "null");
+    tok_assert_decode(tok, ids, n, 0, want, strlen(want), dec);
+    hxq_tokenizer_free(tok);
+}
+
+START_TEST(decoder_steps)
+{
+    /* Strip per token, or once on the fused text */
+    const char *strip = "{\"type\": \"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 1}";
+    expect_decode(strip, IDS(15, 15, 14), "ababab");
+    expect_decode("{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Fuse\"}, {\"type\": "
+                  "\"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 1}]}",
+                  IDS(15, 15, 14), "ab abab");
+    /* no decoder: tokens joined with spaces */
+    expect_decode("null", IDS(5, 3, 5), "ab   ab");
+    /* Metaspace drops the replacement in the first token unless "never" */
+    expect_decode("{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": "
+                  "\"always\"}", IDS(6, 6, 4), "ab ab ");
+    expect_decode("{\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": "
+                  "\"never\"}", IDS(6, 6), " ab ab");
+}
+END_TEST
+
+START_TEST(post_processor_and_config)
+{
+    hxq_tokenizer *tok = inline_tok(
+        "null", "null", "null",
+        "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<s>\", "
+        "\"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": "
+        "{\"id\": \"<s>\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {\"<s>\": "
+        "{\"id\": \"<s>\", \"ids\": [27], \"tokens\": [\"<s>\"]}}}");
+    int32_t *ids;
+    int64_t n;
+    hxq_error err = {0};
+    ck_assert_int_eq(hxq_tokenizer_encode_special(tok, "ab", 2, &ids, &n, &err), HXQ_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert(ids[0] == 27 && ids[1] == 5 && ids[2] == 27);
+    free(ids);
+    ck_assert_int_eq(hxq_tokenizer_bos_id(tok), 27);
+    ck_assert_int_eq(hxq_tokenizer_adds_bos(tok), 1);
+    /* tokenizer_config.json's flags replace the template's tokens */
+    const char *cfg = "{\"add_bos_token\": false, \"add_eos_token\": true, \"eos_token\": \"b\"}";
+    ck_assert_int_eq(hxq_tokenizer_load_config(tok, cfg, strlen(cfg), NULL, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_tokenizer_adds_bos(tok), 0);
+    ck_assert_int_eq(hxq_tokenizer_encode_special(tok, "ab", 2, &ids, &n, &err), HXQ_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert(ids[0] == 5 && ids[1] == 1);
+    free(ids);
+    hxq_tokenizer_free(tok);
+    /* no post-processor: nothing around the text */
+    tok = inline_tok("null", "null", "null", "null");
+    ck_assert_int_eq(hxq_tokenizer_encode_special(tok, "ab", 2, &ids, &n, &err), HXQ_OK);
+    ck_assert_int_eq(n, 1);
+    free(ids);
+    ck_assert_int_eq(hxq_tokenizer_bos_id(tok), -1);
+    ck_assert_int_eq(hxq_tokenizer_adds_bos(tok), 0);
+    hxq_tokenizer_free(tok);
+}
+END_TEST
+
+/* ---- what is refused --------------------------------------------------------- */
+
+static void expect_refused(const char *norm, const char *pre, const char *dec, const char *post,
+                           int code, const char *needle)
+{
+    char json[4096];
+    snprintf(json, sizeof(json),
+             "{\"normalizer\": %s, \"pre_tokenizer\": %s, \"decoder\": %s, \"post_processor\": "
+             "%s, \"model\": {\"type\": \"BPE\", \"vocab\": %s, \"merges\": []}}", norm, pre,
+             dec, post, vocab);
+    hxq_tokenizer *tok = NULL;
+    hxq_error err = {0};
+    int rc = hxq_tokenizer_load_json(json, strlen(json), "bad.json", &tok, &err);
+    ck_assert_msg(rc == code, "%s %s %s %s: rc %d (%s), want %d", norm, pre, dec, post, rc,
+                  err.msg, code);
+    ck_assert_ptr_null(tok);
+    ck_assert_msg(strstr(err.msg, needle) && strstr(err.msg, "bad.json"),
+                  "message '%s' lacks '%s'", err.msg, needle);
+}
+
+START_TEST(unsupported_components)
+{
+    static const struct {
+        const char *part; /* n / p / d / q: which component the JSON is */
+        const char *json, *needle;
+    } cases[] = {
+        {"n", "{\"type\": \"BertNormalizer\"}", "normalizer type 'BertNormalizer'"},
+        {"n", "{\"type\": \"Precompiled\", \"precompiled_charsmap\": \"\"}", "'Precompiled'"},
+        {"n", "{\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"NFC\"}, {\"type\": "
+              "\"StripAccents\"}]}", "normalizer.normalizers[1]"},
+        {"n", "{\"type\": \"Strip\", \"strip_left\": true, \"both\": 1}", "field 'both'"},
+        {"p", "{\"type\": \"UnicodeScripts\"}", "pre-tokenizer type 'UnicodeScripts'"},
+        {"p", "{\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, \"behavior\": \"Sideways\", "
+              "\"invert\": false}", "behavior 'Sideways'"},
+        {"p", "{\"type\": \"Metaspace\", \"replacement\": \"_\", \"prepend_scheme\": \"sometimes\"}",
+         "prepend_scheme 'sometimes'"},
+        {"p", "{\"type\": \"Digits\", \"individual_digits\": true, \"extra\": 1}", "field 'extra'"},
+        {"d", "{\"type\": \"WordPiece\", \"prefix\": \"##\"}", "decoder type 'WordPiece'"},
+        {"d", "{\"type\": \"CTC\"}", "decoder type 'CTC'"},
+        {"d", "{\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Fuse\"}, {\"type\": "
+              "\"BPEDecoder\"}]}", "decoder.decoders[1]"},
+        {"q", "{\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": {\"id\": \"B\", "
+              "\"type_id\": 0}}], \"pair\": [], \"special_tokens\": {}}", "sequence 'B'"},
+        {"q", "{\"type\": \"Roberta\"}", "post-processor type 'Roberta'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char c = cases[i].part[0];
+        expect_refused(c == 'n' ? cases[i].json : "null", c == 'p' ? cases[i].json : "null",
+                       c == 'd' ? cases[i].json : "null", c == 'q' ? cases[i].json : "null",
+                       HXQ_ERR_UNSUPPORTED, cases[i].needle);
+    }
+    /* malformed, not unsupported */
+    expect_refused("null", "{\"type\": \"Metaspace\", \"replacement\": \"ab\"}", "null", "null",
+                   HXQ_ERR_FORMAT, "one character");
+    expect_refused("null", "{\"type\": \"Metaspace\", \"replacement\": \"_\", "
+                   "\"add_prefix_space\": false}", "null", "null", HXQ_ERR_FORMAT, "never");
+    expect_refused("null", "null", "null", "{\"type\": \"TemplateProcessing\", \"single\": "
+                   "[{\"SpecialToken\": {\"id\": \"<q>\", \"type_id\": 0}}, {\"Sequence\": "
+                   "{\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {}}",
+                   HXQ_ERR_FORMAT, "'<q>' is not in special_tokens");
+    expect_refused("null", "null", "null", "{\"type\": \"BertProcessing\", \"sep\": [\"x\", "
+                   "99], \"cls\": [\"a\", 0]}", HXQ_ERR_FORMAT, "id 99 is not in the vocabulary");
+    expect_refused("{\"type\": \"Replace\", \"pattern\": {\"Both\": 1}, \"content\": \"\"}", "null",
+                   "null", "null", HXQ_ERR_FORMAT, "{\"String\": ...}");
+}
+END_TEST
+
+/* The file's own regexes: what Oniguruma and PCRE2 read alike is
+ * translated, the rest refused with the construct named. (The ids of the
+ * translated ones were checked with HF tokenizers 0.22.2.) */
+START_TEST(regex_translation)
+{
+    static const struct {
+        const char *regex, *needle;
+    } refused[] = {
+        {"\\\\bword\\\\b", "read differently"},     {"(?x) a b", "inline option"},
+        {"[[:alpha:]]+", "POSIX bracket"},          {"\\\\p{Han}+", "general category"},
+        {"(?i:ss)", "folds as one character"},      {"(?i:\\u00e9)", "non-ASCII literal"},
+        {"(a)\\\\1", "read differently"},           {"[a-z&&[^aeiou]]", "intersection"},
+        {"\\\\Gx", "read differently"},             {"[\\\\S]", "negated class escape"},
+        {"(?<n>a", "missing closing parenthesis"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        char pre[512];
+        snprintf(pre, sizeof(pre), "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"%s\"}, "
+                 "\"behavior\": \"Isolated\", \"invert\": false}", refused[i].regex);
+        expect_refused("null", pre, "null", "null", HXQ_ERR_UNSUPPORTED, refused[i].needle);
+    }
+    /* translated: \s without U+180E, \w as Oniguruma's, \h a hex digit,
+     * {,n}, \uHHHH, (?i) folding s to U+017F like Oniguruma */
+    const char *sp = "{\"type\": \"Split\", \"pattern\": {\"Regex\": \"%s\"}, \"behavior\": "
+                     "\"Removed\", \"invert\": false}";
+    char p[256];
+#define SP(r) (snprintf(p, sizeof(p), sp, r), p)
+    expect_ids("null", SP("\\\\s"), "ab\xe1\xa0\x8e" "ab", IDS(0, 1, 16, 0, 1));
+    expect_ids("null", SP("\\\\w+"), "ab!!\xe2\x80\xbf", IDS(20));
+    expect_ids("null", SP("\\\\h"), "ab!c", IDS(10));
+    expect_ids("null", SP("a{,2}"), "aaab", IDS(1));
+    expect_ids("null", SP("\\\\u0021"), "ab!ab", IDS(5, 5));
+    expect_ids("null", SP("(?i:A)"), "ab", IDS(1));
+    expect_ids("null", SP("(?i:S)"), "\xc5\xbf" "ab", IDS(5));
+#undef SP
+}
+END_TEST
+
 static Suite *components_suite(void)
 {
     Suite *s = suite_create("tokenizer_components");
     TCase *tc = tcase_create("components");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, golden_variants);
+    tcase_add_test(tc, split_behaviours);
+    tcase_add_test(tc, digits_punctuation_whitespace);
+    tcase_add_test(tc, metaspace_schemes);
+    tcase_add_test(tc, normalizer_steps);
+    tcase_add_test(tc, decoder_steps);
+    tcase_add_test(tc, post_processor_and_config);
+    tcase_add_test(tc, unsupported_components);
+    tcase_add_test(tc, regex_translation);
     suite_add_tcase(s, tc);
     return s;
 }
