@@ -221,6 +221,14 @@ async function family(name) {
   const whole = await enc(t, shakespeare, false);
   const wholeSp = await enc(t, shakespeare, true);
   const wholeDec = await t.decode(whole, false);
+  // 100 KB runs of one unit: one huge word, or one long regex match
+  const runs = [];
+  for (const unit of [' ', 'x', '7', '\n', '\t ', ' \n', '\u00e9', '!', 'ab ', '\r\n']) {
+    const text = unit.repeat(Math.floor(100000 / Buffer.byteLength(unit)));
+    const ids = await enc(t, text, false);
+    runs.push({ unit: hex(unit), bytes: Buffer.byteLength(text), ids: ids.length, ids_sha256: idsSha(ids),
+                decoded_sha256: crypto.createHash('sha256').update(await t.decode(ids, false), 'utf8').digest('hex') });
+  }
   const vocab = t.getVocab(true);
   return {
     package: f.pkg, file: `test/fixtures/npm/${name}/tokenizer.json`, sha256: f.sha256,
@@ -229,6 +237,7 @@ async function family(name) {
     shakespeare: { bytes: Buffer.byteLength(shakespeare), ids: whole.length, ids_sha256: idsSha(whole),
                    ids_special: wholeSp.length, ids_special_sha256: idsSha(wholeSp),
                    decoded_sha256: crypto.createHash('sha256').update(wholeDec, 'utf8').digest('hex') },
+    long_runs: runs,
     cases,
     decode_cases: await decodeCases(t, vocab, t.getVocabSize(true)),
   };

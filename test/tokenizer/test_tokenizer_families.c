@@ -160,6 +160,43 @@ START_TEST(family_shakespeare)
 }
 END_TEST
 
+/* 100 KB runs of one unit (one huge word, or one long regex match each). */
+START_TEST(family_long_runs)
+{
+    family f = open_family(families[_i]);
+    const cJSON *r;
+    int count = 0;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(f.golden, "long_runs")) {
+        size_t ul;
+        char *unit = tok_unhex(cJSON_GetObjectItem(r, "unit")->valuestring, &ul);
+        size_t n = (size_t)cJSON_GetObjectItem(r, "bytes")->valuedouble;
+        char *text = malloc(n);
+        for (size_t k = 0; k < n; k += ul)
+            memcpy(text + k, unit, ul);
+        int32_t *ids;
+        int64_t nids;
+        hxq_error err = {0};
+        ck_assert_int_eq(hxq_tokenizer_encode(f.tok, text, n, &ids, &nids, &err), HXQ_OK);
+        char what[64];
+        snprintf(what, sizeof(what), "%s: run of '%s'", families[_i], unit);
+        ck_assert_msg(nids == (int64_t)cJSON_GetObjectItem(r, "ids")->valuedouble, "%s: %lld ids",
+                      what, (long long)nids);
+        assert_sha(ids, (size_t)nids * sizeof(*ids), r, "ids_sha256", what);
+        char *dec;
+        size_t dl;
+        ck_assert_int_eq(hxq_tokenizer_decode(f.tok, ids, nids, 0, &dec, &dl, &err), HXQ_OK);
+        assert_sha(dec, dl, r, "decoded_sha256", what);
+        free(dec);
+        free(ids);
+        free(text);
+        free(unit);
+        count++;
+    }
+    ck_assert_int_ge(count, 8);
+    close_family(&f);
+}
+END_TEST
+
 /* A model folder (tokenizer.json + tokenizer_config.json): the config's
  * bos/eos and add_bos_token agree with the files' post-processors. */
 START_TEST(family_folder_special_tokens)
@@ -211,6 +248,7 @@ static Suite *families_suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, family_cases, 0, 3);
     tcase_add_loop_test(tc, family_shakespeare, 0, 3);
+    tcase_add_loop_test(tc, family_long_runs, 0, 3);
     tcase_add_loop_test(tc, family_folder_special_tokens, 0, 3);
     suite_add_tcase(s, tc);
     return s;
