@@ -14,7 +14,8 @@
 static const char usage[] =
     "usage: hxq run MODEL [--prompt TEXT | --chat TEXT [--system S]] [options]\n\n"
     "Generates text with an OLMoE model folder (dense or HXQ). --prompt feeds the text\n"
-    "as is (no BOS unless the tokenizer asks for one); --chat wraps it in the model's\n"
+    "with the tokenizer's special tokens around it, as Hugging Face's tokenizer(text)\n"
+    "does (e.g. a BOS for Llama-2, none for OLMoE); --chat wraps it in the model's\n"
     "chat template. With neither, a terminal gets an interactive conversation and a\n"
     "pipe is read whole as the prompt.\n\n"
     "options:\n"
@@ -186,20 +187,16 @@ static void stream_end(run_ctx *c)
         fwrite(text, 1, len, stdout);
 }
 
-/* Encodes text, with the BOS in front when the tokenizer asks for one. */
+/* Encodes text: a raw prompt as HF's tokenizer(prompt) does (the
+ * post-processor's special tokens, e.g. a BOS), a rendered chat template as
+ * it is (it holds its own special tokens). */
 static int encode(const run_ctx *c, const char *text, int raw, int32_t **ids, int64_t *n,
                   hxq_error *err)
 {
-    HXQ_TRY(hxq_tokenizer_encode(c->tok, text, strlen(text), ids, n, err));
-    if (raw && hxq_tokenizer_adds_bos(c->tok) && hxq_tokenizer_bos_id(c->tok) >= 0) {
-        int32_t *b = realloc(*ids, (size_t)(*n + 1) * sizeof(int32_t));
-        if (!b)
-            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        memmove(b + 1, b, (size_t)*n * sizeof(int32_t));
-        b[0] = hxq_tokenizer_bos_id(c->tok);
-        *ids = b;
-        (*n)++;
-    }
+    if (raw)
+        HXQ_TRY(hxq_tokenizer_encode_special(c->tok, text, strlen(text), ids, n, err));
+    else
+        HXQ_TRY(hxq_tokenizer_encode(c->tok, text, strlen(text), ids, n, err));
     if (*n == 0)
         return hxq_err(err, HXQ_ERR_INVALID, "the prompt encodes to no tokens");
     return HXQ_OK;
