@@ -40,9 +40,14 @@ int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len);
 uint64_t tok_hash_bytes(const void *p, size_t len);
 
 /* ---- merge pair (a, b) -> (rank, new id) ------------------------------ */
+typedef struct tok_pair_slot {
+    uint64_t key; /* (a << 32 | b); TOK_PAIR_EMPTY = empty slot */
+    uint64_t val; /* (rank << 32 | new_id)                      */
+} tok_pair_slot;
+
+/* Key and value side by side: a look-up touches one cache line. */
 typedef struct tok_pairmap {
-    uint64_t *keys; /* (a << 32 | b); TOK_PAIR_EMPTY = empty slot */
-    uint64_t *vals; /* (rank << 32 | new_id)                      */
+    tok_pair_slot *slots;
     uint32_t cap;
     uint32_t count;
 } tok_pairmap;
@@ -70,10 +75,10 @@ static inline int tok_pairmap_get(const tok_pairmap *m, int32_t a, int32_t b,
     uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
     uint32_t mask = m->cap - 1;
     for (uint32_t i = (uint32_t)tok_pair_mix(key) & mask;; i = (i + 1) & mask) {
-        uint64_t k = m->keys[i];
+        uint64_t k = m->slots[i].key;
         if (k == key) {
-            *rank = (int32_t)(m->vals[i] >> 32);
-            *id = (int32_t)(uint32_t)m->vals[i];
+            *rank = (int32_t)(m->slots[i].val >> 32);
+            *id = (int32_t)(uint32_t)m->slots[i].val;
             return 1;
         }
         if (k == TOK_PAIR_EMPTY)
@@ -132,8 +137,17 @@ typedef enum {
     TOK_FIND_CHAR
 } tok_find_kind;
 
+/* tok_fastsplit.c: the regexes matched without the engine on ASCII text. */
+enum { TOK_FAST_NONE, TOK_FAST_GPT2, TOK_FAST_LLAMA3, TOK_FAST_QWEN };
+/* Which known pattern the Oniguruma regex pat is (TOK_FAST_NONE if none). */
+int tok_fast_kind(const char *pat, size_t len);
+/* The length of the match at p, which begins there, or 0 when a non-ASCII
+ * character decides it (then the regex engine must). */
+size_t tok_fast_match(int kind, const char *s, size_t n, size_t p);
+
 typedef struct tok_finder {
     tok_find_kind kind;
+    int fast;         /* TOK_FAST_*: the regex is a known one */
     pcre2_code *re;   /* REGEX, and LITERAL when the literal is empty */
     const char *lit;  /* LITERAL (arena) */
     uint32_t lit_len;
@@ -159,6 +173,9 @@ typedef int (*tok_seg_fn)(void *ctx, size_t start, size_t end, int is_match);
  * (HXQ_ERR_UNSUPPORTED naming where and what). */
 int tok_regex_compile(const char *pat, size_t len, const char *name, const char *where,
                       pcre2_code **out, hxq_error *err);
+/* A REGEX finder for the Oniguruma regex pat. */
+int tok_finder_regex(const char *pat, size_t len, const char *name, const char *where,
+                     tok_finder *f, hxq_error *err);
 /* A finder for a tokenizer.json pattern object {"String": s} / {"Regex": r}. */
 int tok_finder_parse(hxq_tokenizer *tok, const void *json_pattern, const char *where,
                      tok_finder *f, hxq_error *err);
@@ -403,9 +420,11 @@ void tok_bpe_prepare(hxq_tokenizer *tok);
 #define TOK_CACHE_MAX_WORD 64
 #define TOK_CACHE_MIN_TEXT 4096 /* bytes of text before caching pays off */
 typedef struct tok_cache_slot {
-    uint64_t hash;
-    uint32_t woff, wlen; /* wlen 0 = empty */
-    uint32_t ioff, nids;
+    uint64_t head;       /* the word's first 8 bytes (zero-padded)       */
+    uint32_t tag;        /* high half of the word's hash                 */
+    uint32_t woff;       /* where a word longer than 8 bytes is kept     */
+    int32_t ioff;        /* where its ids are; the id itself when nids 1 */
+    uint16_t wlen, nids; /* wlen 0 = empty                               */
 } tok_cache_slot;
 
 typedef struct tok_cache {

@@ -158,20 +158,17 @@ int tok_pairmap_init(tok_pairmap *m, int64_t expected)
 {
     memset(m, 0, sizeof(*m));
     m->cap = table_cap(expected);
-    m->keys = malloc(m->cap * sizeof(*m->keys));
-    m->vals = malloc(m->cap * sizeof(*m->vals));
-    if (!m->keys || !m->vals) {
-        tok_pairmap_free(m);
+    m->slots = malloc(m->cap * sizeof(*m->slots));
+    if (!m->slots)
         return -1;
-    }
-    memset(m->keys, 0xff, m->cap * sizeof(*m->keys));
+    for (uint32_t i = 0; i < m->cap; i++)
+        m->slots[i].key = TOK_PAIR_EMPTY;
     return 0;
 }
 
 void tok_pairmap_free(tok_pairmap *m)
 {
-    free(m->keys);
-    free(m->vals);
+    free(m->slots);
     memset(m, 0, sizeof(*m));
 }
 
@@ -181,9 +178,9 @@ static int pairmap_grow(tok_pairmap *m)
     if (m->cap >= (1u << 30) || tok_pairmap_init(&g, m->cap) < 0)
         return -1;
     for (uint32_t i = 0; i < m->cap; i++)
-        if (m->keys[i] != TOK_PAIR_EMPTY)
-            tok_pairmap_set(&g, (int32_t)(m->keys[i] >> 32), (int32_t)(uint32_t)m->keys[i],
-                            (int32_t)(m->vals[i] >> 32), (int32_t)(uint32_t)m->vals[i]);
+        if (m->slots[i].key != TOK_PAIR_EMPTY)
+            tok_pairmap_set(&g, (int32_t)(m->slots[i].key >> 32), (int32_t)(uint32_t)m->slots[i].key,
+                            (int32_t)(m->slots[i].val >> 32), (int32_t)(uint32_t)m->slots[i].val);
     tok_pairmap_free(m);
     *m = g;
     return 0;
@@ -191,7 +188,7 @@ static int pairmap_grow(tok_pairmap *m)
 
 int tok_pairmap_set(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t id)
 {
-    if (!m->keys)
+    if (!m->slots)
         return -1;
     if ((uint64_t)(m->count + 1) * 2 > m->cap && pairmap_grow(m) < 0)
         return -1;
@@ -199,13 +196,14 @@ int tok_pairmap_set(tok_pairmap *m, int32_t a, int32_t b, int32_t rank, int32_t 
     uint64_t val = (uint64_t)(uint32_t)rank << 32 | (uint32_t)id;
     uint32_t mask = m->cap - 1;
     for (uint32_t i = (uint32_t)tok_pair_mix(key) & mask;; i = (i + 1) & mask) {
-        if (m->keys[i] == key) {
-            m->vals[i] = val;
+        tok_pair_slot *s = &m->slots[i];
+        if (s->key == key) {
+            s->val = val;
             return 0;
         }
-        if (m->keys[i] == TOK_PAIR_EMPTY) {
-            m->keys[i] = key;
-            m->vals[i] = val;
+        if (s->key == TOK_PAIR_EMPTY) {
+            s->key = key;
+            s->val = val;
             m->count++;
             return 0;
         }

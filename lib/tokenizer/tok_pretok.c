@@ -76,9 +76,7 @@ static int parse_bytelevel(hxq_tokenizer *tok, const cJSON *p, const char *where
     st->use_regex = (uint8_t)re;
     if (!re)
         return HXQ_OK;
-    st->find.kind = TOK_FIND_REGEX;
-    return tok_regex_compile(gpt2_regex, sizeof(gpt2_regex) - 1, tok->name, where, &st->find.re,
-                             err);
+    return tok_finder_regex(gpt2_regex, sizeof(gpt2_regex) - 1, tok->name, where, &st->find, err);
 }
 
 static int parse_metaspace(hxq_tokenizer *tok, const cJSON *p, const char *where,
@@ -205,9 +203,8 @@ static int add_pre(hxq_tokenizer *tok, const cJSON *p, const char *where, int de
             return HXQ_ERR_UNSUPPORTED;
         st->behavior = TOK_SPLIT_REMOVED;
         st->invert = 1;
-        st->find.kind = TOK_FIND_REGEX;
-        return tok_regex_compile(whitespace_regex, sizeof(whitespace_regex) - 1, tok->name,
-                                 where, &st->find.re, err);
+        return tok_finder_regex(whitespace_regex, sizeof(whitespace_regex) - 1, tok->name,
+                                where, &st->find, err);
     }
     if (!strcmp(t, "CharDelimiterSplit")) {
         static const char *const keys[] = {"delimiter", NULL};
@@ -313,6 +310,39 @@ static int model_word(const hxq_tokenizer *tok, tok_pretok_ctx *c, const char *s
 static int stage(const hxq_tokenizer *tok, tok_pretok_ctx *c, int i, const char *s, size_t n,
                  size_t fs);
 
+/* The common case of byte-level tokenizers (GPT-2, Llama-3, Qwen: a regex
+ * split into isolated pieces, then ByteLevel as the last step without
+ * anything else to do): each segment of the regex is a word. */
+typedef struct words_ctx {
+    const hxq_tokenizer *tok;
+    tok_pretok_ctx *c;
+    const char *s;
+} words_ctx;
+
+static int word_seg(void *p, size_t a, size_t b, int m)
+{
+    (void)m;
+    words_ctx *w = p;
+    return model_part(w->tok, w->c, w->s + a, b - a);
+}
+
+static int isolated_words(const hxq_tokenizer *tok, tok_pretok_ctx *c, const tok_finder *f,
+                          const char *s, size_t n)
+{
+    words_ctx w = {tok, c, s};
+    return tok_find_segments(f, s, n, &c->rs, word_seg, &w, c->err);
+}
+
+/* Step i is a regex split of isolated pieces that go to a last ByteLevel
+ * step with neither a prefix space nor a regex of its own. */
+static int isolated_then_bytes(const hxq_tokenizer *tok, int i)
+{
+    const tok_pre_step *st = &tok->pre[i], *nx = &tok->pre[i + 1];
+    return st->kind == TOK_PRE_SPLIT && st->find.kind == TOK_FIND_REGEX &&
+           st->behavior == TOK_SPLIT_ISOLATED && !st->invert && i + 2 == tok->n_pre &&
+           nx->kind == TOK_PRE_BYTELEVEL && !nx->add_prefix_space && !nx->use_regex;
+}
+
 /* Pieces of a splitting step go on to the next step. */
 typedef struct piece_ctx {
     const hxq_tokenizer *tok;
@@ -379,6 +409,8 @@ static int bytelevel(const hxq_tokenizer *tok, tok_pretok_ctx *c, int i, const c
     piece_ctx pc = {tok, c, i + 1, s, fs};
     if (!st->use_regex)
         return bytelevel_piece(&pc, 0, n);
+    if (i + 1 == tok->n_pre)
+        return isolated_words(tok, c, &st->find, s, n);
     tok_splitter sp;
     tok_splitter_init(&sp, TOK_SPLIT_ISOLATED, 0, bytelevel_piece, &pc);
     HXQ_TRY(tok_find_segments(&st->find, s, n, &c->rs, tok_splitter_seg, &sp, c->err));
@@ -444,6 +476,10 @@ static int stage(const hxq_tokenizer *tok, tok_pretok_ctx *c, int i, const char 
         return bytelevel(tok, c, i, s, n, fs);
     case TOK_PRE_METASPACE:
         return metaspace(tok, c, i, s, n, fs);
+    case TOK_PRE_SPLIT:
+        if (isolated_then_bytes(tok, i))
+            return isolated_words(tok, c, &st->find, s, n);
+        /* fall through */
     default:
         return split_by(tok, c, i, &st->find, st->behavior, st->invert, s, n, fs);
     }

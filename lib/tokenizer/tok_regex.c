@@ -511,6 +511,14 @@ int tok_regex_compile(const char *pat, size_t len, const char *name, const char 
 
 /* ---- finders ------------------------------------------------------------ */
 
+int tok_finder_regex(const char *pat, size_t len, const char *name, const char *where,
+                     tok_finder *f, hxq_error *err)
+{
+    f->kind = TOK_FIND_REGEX;
+    f->fast = tok_fast_kind(pat, len);
+    return tok_regex_compile(pat, len, name, where, &f->re, err);
+}
+
 int tok_finder_parse(hxq_tokenizer *tok, const void *json_pattern, const char *where,
                      tok_finder *f, hxq_error *err)
 {
@@ -524,11 +532,8 @@ int tok_finder_parse(hxq_tokenizer *tok, const void *json_pattern, const char *w
                        "{\"Regex\": ...}", tok->name, where);
     char w[160];
     snprintf(w, sizeof(w), "%s.pattern", where);
-    if (r) {
-        f->kind = TOK_FIND_REGEX;
-        return tok_regex_compile(r->valuestring, strlen(r->valuestring), tok->name, w, &f->re,
-                                 err);
-    }
+    if (r)
+        return tok_finder_regex(r->valuestring, strlen(r->valuestring), tok->name, w, f, err);
     size_t n = strlen(s->valuestring);
     f->kind = TOK_FIND_LITERAL;
     f->lit = tok_arena_dup(&tok->arena, s->valuestring, n);
@@ -561,7 +566,11 @@ static int re_match(const pcre2_code *re, const char *s, size_t len, size_t at,
     if (!rs->md && !(rs->md = pcre2_match_data_create(1, NULL)))
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
     for (;;) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, rs->md, rs->mctx);
+        /* the JIT entry point skips pcre2_match's per-call checks (the text
+         * is valid UTF-8 already); without JIT code it says so */
+        int rc = pcre2_jit_match(re, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, rs->md, rs->mctx);
+        if (rc == PCRE2_ERROR_JIT_BADOPTION)
+            rc = pcre2_match(re, (PCRE2_SPTR)s, len, at, PCRE2_NO_UTF_CHECK, rs->md, rs->mctx);
         if (rc == PCRE2_ERROR_NOMATCH)
             return 0;
         if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !rs->jit) {
@@ -628,7 +637,15 @@ int tok_find_segments(const tok_finder *f, const char *s, size_t len, tok_re_scr
         size_t at = 0, last = 0;
         int have_last = 0;
         while (at <= len) {
-            size_t ms, me;
+            size_t ms, me, k = f->fast && at < len ? tok_fast_match(f->fast, s, len, at) : 0;
+            if (k) { /* the engine would find the same, at the same place */
+                if (at != prev)
+                    SEG(prev, at, 0);
+                SEG(at, at + k, 1);
+                prev = at = last = at + k;
+                have_last = 1;
+                continue;
+            }
             int rc = re_match(f->re, s, len, at, rs, &ms, &me, err);
             if (rc < 0)
                 return rc;

@@ -403,6 +403,74 @@ START_TEST(regex_translation)
 }
 END_TEST
 
+/* The known pre-tokenizer regexes are matched without the regex engine on
+ * ASCII text (tok_fastsplit.c). The same regex inside (?:...) is not
+ * recognised and goes to PCRE2: on random text full of the characters where
+ * the two could part (apostrophes and ſ, digits next to non-ASCII numbers,
+ * white space next to non-ASCII white space, \r\n runs, letters next to
+ * non-ASCII letters), both must give the same ids. */
+START_TEST(fast_split_equals_regex)
+{
+    static const char *const patterns[] = {
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\\\p{L}+| ?\\\\p{N}+| ?[^\\\\s\\\\p{L}\\\\p{N}]+|\\\\s+(?!\\\\S)|\\\\s+",
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}"
+        "\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+",
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| ?[^\\\\s\\\\p{L}"
+        "\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+"};
+    static const char *const pool[] = {
+        "a", "Z", "q", "0", "7", " ", " ", "  ", "\t", "\n", "\r", "\r\n", "\x0b", "'", "'s", "'S",
+        "'ll", "'LL", "'re", "'Ve", "'d", "!", ".", "-", "(", "\x01", "\x7f", "\xc3\xa9", "\xe4\xb8\xad",
+        "\xd9\xa3", "\xc2\xb2", "\xc2\xa0", "\xe3\x80\x80", "\xe1\xa0\x8e", "\xc5\xbf", "'\xc5\xbf",
+        "\xf0\x9f\x98\x80", "\xcc\x81", "\xe2\x80\xa8", "\xe2\x84\xaa", "\xc2\x85"};
+    cJSON *base = base_json("olmoe");
+    uint64_t state = 0x9e3779b97f4a7c15ULL;
+    for (int k = 0; k < 3; k++) {
+        hxq_tokenizer *tok[2];
+        for (int wrapped = 0; wrapped < 2; wrapped++) {
+            char pre[1024];
+            snprintf(pre, sizeof(pre), "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": "
+                     "\"Split\", \"pattern\": {\"Regex\": \"%s%s%s\"}, \"behavior\": \"Isolated\", "
+                     "\"invert\": false}, {\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+                     "\"use_regex\": false}]}", wrapped ? "(?:" : "", patterns[k],
+                     wrapped ? ")" : "");
+            cJSON *j = cJSON_Duplicate(base, 1);
+            cJSON_ReplaceItemInObjectCaseSensitive(j, "pre_tokenizer", cJSON_Parse(pre));
+            char *text = cJSON_PrintUnformatted(j);
+            hxq_error err = {0};
+            tok[wrapped] = NULL;
+            ck_assert_msg(hxq_tokenizer_load_json(text, strlen(text), "split.json", &tok[wrapped],
+                                                  &err) == HXQ_OK, "%s", err.msg);
+            free(text);
+            cJSON_Delete(j);
+        }
+        for (int t = 0; t < 3000; t++) {
+            char buf[512];
+            size_t n = 0;
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            int len = (int)((state >> 33) % 30);
+            for (int i = 0; i < len; i++) {
+                state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+                const char *piece = pool[(state >> 33) % (sizeof(pool) / sizeof(pool[0]))];
+                memcpy(buf + n, piece, strlen(piece));
+                n += strlen(piece);
+            }
+            int32_t *a, *b;
+            int64_t na, nb;
+            ck_assert_int_eq(hxq_tokenizer_encode(tok[0], buf, n, &a, &na, NULL), HXQ_OK);
+            ck_assert_int_eq(hxq_tokenizer_encode(tok[1], buf, n, &b, &nb, NULL), HXQ_OK);
+            ck_assert_msg(na == nb && !memcmp(a, b, (size_t)na * sizeof(*a)),
+                          "pattern %d, text %d ('%.*s'): the fast split differs", k, t, (int)n,
+                          buf);
+            free(a);
+            free(b);
+        }
+        hxq_tokenizer_free(tok[0]);
+        hxq_tokenizer_free(tok[1]);
+    }
+    cJSON_Delete(base);
+}
+END_TEST
+
 static Suite *components_suite(void)
 {
     Suite *s = suite_create("tokenizer_components");
@@ -417,6 +485,7 @@ static Suite *components_suite(void)
     tcase_add_test(tc, post_processor_and_config);
     tcase_add_test(tc, unsupported_components);
     tcase_add_test(tc, regex_translation);
+    tcase_add_test(tc, fast_split_equals_regex);
     suite_add_tcase(s, tc);
     return s;
 }
