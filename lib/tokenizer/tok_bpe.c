@@ -96,6 +96,35 @@ static int32_t whole_word_id(const hxq_tokenizer *tok, const uint8_t *w, size_t 
     return tok_strmap_get(&tok->vocab, buf, tok_bytelevel_map(w, n, buf));
 }
 
+/* ASCII characters that are barriers to merges: their one symbol (a token,
+ * or its <0xXX> byte token) is in no merge pair, so no merge crosses them
+ * and a word can be cut around them without changing its BPE. A character
+ * that becomes unk is never one (unk runs fuse, and a pending unk goes after
+ * byte-fallback symbols), nor one that would be dropped. */
+static void find_barriers(hxq_tokenizer *tok)
+{
+    memset(tok->barrier, 0, sizeof(tok->barrier));
+    uint8_t *merged = hxq_calloc_array(tok->vocab_size / 8 + 1, 1);
+    if (!merged)
+        return; /* no barriers: slower, same result */
+    for (uint32_t i = 0; i < tok->merges.cap; i++) {
+        uint64_t k = tok->merges.slots[i].key;
+        if (k == TOK_PAIR_EMPTY)
+            continue;
+        uint32_t a = (uint32_t)(k >> 32), b = (uint32_t)k;
+        merged[a / 8] |= (uint8_t)(1u << (a % 8));
+        merged[b / 8] |= (uint8_t)(1u << (b % 8));
+    }
+    int all_bytes = tok->byte_fallback;
+    for (int b = 0; b < 256 && all_bytes; b++)
+        all_bytes = tok->byte_tok[b] >= 0;
+    for (int c = 0; c < 128; c++) {
+        int32_t id = tok->ascii_id[c] >= 0 ? tok->ascii_id[c] : all_bytes ? tok->byte_tok[c] : -1;
+        tok->barrier[c] = id >= 0 && !(merged[id / 8] & (1u << (id % 8)));
+    }
+    free(merged);
+}
+
 void tok_bpe_prepare(hxq_tokenizer *tok)
 {
     for (int b = 0; b < 256; b++) {
@@ -123,6 +152,16 @@ void tok_bpe_prepare(hxq_tokenizer *tok)
                 break;
             }
     }
+    find_barriers(tok);
+    tok->cut_words = !tok->ignore_merges && !tok->bytelevel_words;
+    if (tok->cut_words && !tok->space_split) {
+        tok->cut_words = 0;
+        for (int c = 0; c < 128; c++)
+            tok->cut_words |= tok->barrier[c];
+    }
+    for (int c = 0; c < 128; c++)
+        tok->cut_at[c] = tok->barrier[c];
+    tok->cut_at[0xE2] = (uint8_t)tok->space_split;
 }
 
 /* The initial symbols of a word, as HF's BPE::merge_word: each character

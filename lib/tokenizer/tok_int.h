@@ -37,6 +37,12 @@ void tok_strmap_free(tok_strmap *m);
 int tok_strmap_put(tok_strmap *m, const char *key, uint32_t len, int32_t val);
 /* The value for key, or -1. */
 int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len);
+typedef struct tok_span tok_span;
+/* out[i] = the value of keys[i], or -1, for n keys (memory latency hidden). */
+void tok_strmap_get_many(const tok_strmap *m, const tok_span *keys, int n, int32_t *out);
+/* Puts n keys (not copied) as tok_strmap_put() does, a present key kept.
+ * 0, or -1 on allocation failure. */
+int tok_strmap_put_many(tok_strmap *m, const tok_span *keys, const int32_t *vals, int n);
 uint64_t tok_hash_bytes(const void *p, size_t len);
 
 /* ---- merge pair (a, b) -> (rank, new id) ------------------------------ */
@@ -66,6 +72,13 @@ static inline uint64_t tok_pair_mix(uint64_t k)
     k *= 0xff51afd7ed558ccdULL;
     k ^= k >> 33;
     return k;
+}
+
+/* Fetches the line where (a, b) is looked for, ahead of a look-up. */
+static inline void tok_pairmap_prefetch(const tok_pairmap *m, int32_t a, int32_t b)
+{
+    uint64_t key = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
+    __builtin_prefetch(&m->slots[(uint32_t)tok_pair_mix(key) & (m->cap - 1)], 1);
 }
 
 /* Looks up (a, b): returns 1 and fills rank/id, or 0. */
@@ -294,6 +307,9 @@ struct hxq_tokenizer {
     int32_t byte_id[256];      /* id of the byte-level char of each byte, -1 */
     int32_t ascii_id[128];     /* id of each ASCII character as a token, -1 */
     int32_t space_split;       /* the model may cut words before U+2581 runs */
+    uint8_t barrier[128];      /* ASCII characters whose token never merges */
+    uint8_t cut_at[256];       /* bytes where a word may be cut: barriers, U+2581's first */
+    int cut_words;             /* the model may cut words (space_split or barriers) */
 
     tok_norm_step *norm;       /* normalizer steps, in order */
     int n_norm;
@@ -347,6 +363,31 @@ int tok_json_char(const struct cJSON *o, const char *key, uint32_t *cp, char *ut
                   uint8_t *len, const char *name, const char *where, hxq_error *err);
 /* An integer id in [0, TOK_MAX_ID), or -1. */
 int tok_json_id(const struct cJSON *v, int32_t *out);
+
+/* tok_fastjson.c / tok_load.c: model.vocab and model.merges as flat lists.
+ * Strings point into the JSON text, the arena or a cJSON tree; a malformed
+ * merge (cJSON path only) has ma[i].p NULL, a vocabulary value that is not
+ * a number the id NAN. */
+struct tok_span {
+    const char *p;
+    uint32_t n;
+};
+
+typedef struct tok_model_lists {
+    tok_span *key;     /* [n_vocab] */
+    double *id;
+    int64_t n_vocab;
+    tok_span *ma, *mb; /* [n_merges] the two halves */
+    int64_t n_merges;
+    char *rest;        /* the JSON with the two values as {} and [] (fast path) */
+    size_t rest_len;
+} tok_model_lists;
+
+/* Reads model.vocab and model.merges from the text, and the rest for
+ * cJSON. HXQ_OK; 1 when the file is unusual (then parse it all with
+ * cJSON); HXQ_ERR_NOMEM. */
+int tok_fastjson_split(hxq_tokenizer *tok, const char *json, size_t len, tok_model_lists *l);
+void tok_model_lists_free(tok_model_lists *l);
 
 /* tok_utf8.c: the GPT-2 byte <-> unicode table. */
 uint32_t tok_byte_to_cp(uint8_t b);

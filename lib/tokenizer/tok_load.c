@@ -4,6 +4,7 @@
 #include "tok_int.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,22 +143,23 @@ static int token_bytes(hxq_tokenizer *tok, hxq_error *err)
 
 /* First pass over the ids: the size of the id table (the vocabulary's ids,
  * and room for each added token to get a new one). */
-static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, hxq_error *err)
+static int scan_ids(hxq_tokenizer *tok, const tok_model_lists *l, const cJSON *added,
+                    hxq_error *err)
 {
     char q[96];
     int32_t max = -1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
-        int32_t id;
-        if (tok_json_id(e, &id) < 0)
+    for (int64_t k = 0; k < l->n_vocab; k++) {
+        double v = l->id[k];
+        if (!(v >= 0 && v < TOK_MAX_ID && v == (double)(int32_t)v))
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: token '%s' has id %.17g, "
                            "not an integer in [0, %d)", tok->name,
-                           tok_quote(e->string, strlen(e->string), q, sizeof(q)),
-                           cJSON_IsNumber(e) ? e->valuedouble : -1.0, TOK_MAX_ID);
-        if (id > max)
-            max = id;
+                           tok_quote(l->key[k].p, l->key[k].n, q, sizeof(q)),
+                           isnan(v) ? -1.0 : v, TOK_MAX_ID);
+        if ((int32_t)v > max)
+            max = (int32_t)v;
     }
     int i = 0;
+    const cJSON *e;
     cJSON_ArrayForEach(e, added) {
         int32_t id;
         if (!cJSON_IsObject(e) || tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
@@ -169,7 +171,7 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is empty", tok->name);
     /* ids are dense in real files; a few entries claiming huge ids would
      * only make the id table enormous */
-    int64_t entries = (int64_t)cJSON_GetArraySize(vocab);
+    int64_t entries = l->n_vocab;
     if ((int64_t)max >= 4 * entries + 1024)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: largest id %d is far beyond the %lld "
                        "entries (ids must be nearly dense)", tok->name, max, (long long)entries);
@@ -182,93 +184,140 @@ static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, 
     return HXQ_OK;
 }
 
-static int parse_vocab(hxq_tokenizer *tok, const cJSON *vocab, hxq_error *err)
+static int parse_vocab(hxq_tokenizer *tok, const tok_model_lists *l, hxq_error *err)
 {
     char q[96];
-    if (tok_strmap_init(&tok->vocab, cJSON_GetArraySize(vocab)) < 0)
+    if (tok_strmap_init(&tok->vocab, l->n_vocab) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
-        int32_t id = 0;
-        tok_json_id(e, &id); /* checked by scan_ids */
-        size_t n = strlen(e->string);
+    tok_span keys[64];
+    int32_t ids[64];
+    int nb = 0;
+    for (int64_t k = 0; k <= l->n_vocab; k++) {
+        if (nb == 64 || (k == l->n_vocab && nb)) { /* a batch of map insertions */
+            if (tok_strmap_put_many(&tok->vocab, keys, ids, nb) < 0)
+                return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            nb = 0;
+        }
+        if (k == l->n_vocab)
+            break;
+        int32_t id = (int32_t)l->id[k]; /* checked by scan_ids */
+        size_t n = l->key[k].n;
         if (tok->tokens[id].flags & TOK_F_PRESENT)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: id %d is used by '%s' and '%s'",
-                           tok->name, id, tok->tokens[id].str, tok_quote(e->string, n, q, sizeof(q)));
-        if (n > UINT32_MAX / 2 || set_token(tok, id, e->string, n, 0) < 0 ||
-            tok_strmap_put(&tok->vocab, tok->tokens[id].str, (uint32_t)n, id) < 0)
+                           tok->name, id, tok->tokens[id].str,
+                           tok_quote(l->key[k].p, n, q, sizeof(q)));
+        if (n > UINT32_MAX / 2 || set_token(tok, id, l->key[k].p, n, 0) < 0)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        keys[nb] = (tok_span){tok->tokens[id].str, (uint32_t)n};
+        ids[nb++] = id;
     }
     return HXQ_OK;
 }
 
-/* Splits merge i into its two halves: "a b" or ["a", "b"]. */
-static int merge_parts(const cJSON *m, const char **a, size_t *na, const char **b, size_t *nb)
+/* Splits a cJSON merge into its halves: "a b" or ["a", "b"]. */
+static int merge_parts(const cJSON *m, tok_span *a, tok_span *b)
 {
     if (cJSON_IsString(m)) {
         const char *s = m->valuestring, *sp = strchr(s, ' ');
         if (!sp || strchr(sp + 1, ' '))
             return -1;
-        *a = s;
-        *na = (size_t)(sp - s);
-        *b = sp + 1;
-        *nb = strlen(sp + 1);
+        *a = (tok_span){s, (uint32_t)(sp - s)};
+        *b = (tok_span){sp + 1, (uint32_t)strlen(sp + 1)};
         return 0;
     }
     const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
     if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) || !cJSON_IsString(y))
         return -1;
-    *a = x->valuestring;
-    *na = strlen(*a);
-    *b = y->valuestring;
-    *nb = strlen(*b);
+    *a = (tok_span){x->valuestring, (uint32_t)strlen(x->valuestring)};
+    *b = (tok_span){y->valuestring, (uint32_t)strlen(y->valuestring)};
     return 0;
 }
 
-static int parse_merges(hxq_tokenizer *tok, const cJSON *merges, hxq_error *err)
+/* The lists of a cJSON model (when the fast reader declined the file). */
+static int lists_of(const cJSON *vocab, const cJSON *merges, tok_model_lists *l)
+{
+    int64_t nv = cJSON_GetArraySize(vocab), nm = cJSON_GetArraySize(merges);
+    l->key = hxq_alloc_array(nv, sizeof(*l->key));
+    l->id = hxq_alloc_array(nv, sizeof(*l->id));
+    l->ma = hxq_alloc_array(nm, sizeof(*l->ma));
+    l->mb = hxq_alloc_array(nm, sizeof(*l->mb));
+    if (!l->key || !l->id || !l->ma || !l->mb)
+        return -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        l->key[l->n_vocab] = (tok_span){e->string, (uint32_t)strlen(e->string)};
+        l->id[l->n_vocab++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+    }
+    cJSON_ArrayForEach(e, merges) {
+        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0)
+            l->ma[l->n_merges].p = NULL;
+        l->n_merges++;
+    }
+    return 0;
+}
+
+#define MERGE_BATCH 21 /* 63 look-ups: one batch of tok_strmap_get_many */
+
+static int parse_merges(hxq_tokenizer *tok, const tok_model_lists *l, hxq_error *err)
 {
     char q[96];
-    int n = cJSON_GetArraySize(merges);
-    if (tok_pairmap_init(&tok->merges, n) < 0)
+    if (tok_pairmap_init(&tok->merges, l->n_merges) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
     char *cat = NULL;
     size_t cat_cap = 0;
-    int rank = 0, rc = HXQ_OK;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, merges) {
-        const char *a, *b;
-        size_t na, nb;
-        if (merge_parts(m, &a, &na, &b, &nb) < 0) {
-            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d] is not \"a b\" or [\"a\", "
-                         "\"b\"]", tok->name, rank);
-            break;
-        }
-        if (tok_buf_reserve(&cat, &cat_cap, na + nb + 1) < 0) {
+    int rc = HXQ_OK;
+    tok_span keys[3 * MERGE_BATCH];
+    int32_t ids[3 * MERGE_BATCH];
+    for (int64_t r0 = 0; r0 < l->n_merges && rc == HXQ_OK; r0 += MERGE_BATCH) {
+        int nb = l->n_merges - r0 < MERGE_BATCH ? (int)(l->n_merges - r0) : MERGE_BATCH;
+        size_t need = 0;
+        for (int j = 0; j < nb; j++)
+            need += (size_t)l->ma[r0 + j].n + l->mb[r0 + j].n;
+        if (tok_buf_reserve(&cat, &cat_cap, need + 1) < 0) {
             rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
             break;
         }
-        memcpy(cat, a, na);
-        memcpy(cat + na, b, nb);
-        int32_t ia = tok_strmap_get(&tok->vocab, a, na), ib = tok_strmap_get(&tok->vocab, b, nb);
-        int32_t ic = tok_strmap_get(&tok->vocab, cat, na + nb);
-        if (ia < 0 || ib < 0 || ic < 0) {
-            const char *bad = ia < 0 ? a : ib < 0 ? b : cat;
-            size_t nbad = ia < 0 ? na : ib < 0 ? nb : na + nb;
-            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d]: token '%s' is not in the "
-                         "vocabulary", tok->name, rank, tok_quote(bad, nbad, q, sizeof(q)));
-            break;
+        /* the batch's halves and concatenations, looked up together */
+        size_t o = 0;
+        for (int j = 0; j < nb; j++) {
+            const tok_span *a = &l->ma[r0 + j], *b = &l->mb[r0 + j];
+            if (!a->p) { /* malformed: stop the batch there */
+                nb = j;
+                break;
+            }
+            memcpy(cat + o, a->p, a->n);
+            memcpy(cat + o + a->n, b->p, b->n);
+            keys[3 * j] = *a;
+            keys[3 * j + 1] = *b;
+            keys[3 * j + 2] = (tok_span){cat + o, a->n + b->n};
+            o += (size_t)a->n + b->n;
         }
-        if (tok_pairmap_set(&tok->merges, ia, ib, rank, ic) < 0) {
-            rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-            break;
+        tok_strmap_get_many(&tok->vocab, keys, 3 * nb, ids);
+        for (int j = 0; j < nb; j++)
+            tok_pairmap_prefetch(&tok->merges, ids[3 * j], ids[3 * j + 1]);
+        for (int j = 0; j < nb && rc == HXQ_OK; j++) {
+            int64_t rank = r0 + j;
+            int32_t ia = ids[3 * j], ib = ids[3 * j + 1], ic = ids[3 * j + 2];
+            if (ia < 0 || ib < 0 || ic < 0) {
+                const tok_span *bad = &keys[3 * j + (ia < 0 ? 0 : ib < 0 ? 1 : 2)];
+                rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%lld]: token '%s' is not in "
+                             "the vocabulary", tok->name, (long long)rank,
+                             tok_quote(bad->p, bad->n, q, sizeof(q)));
+            } else if (rank > INT32_MAX ||
+                       tok_pairmap_set(&tok->merges, ia, ib, (int32_t)rank, ic) < 0) {
+                rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            }
         }
-        rank++;
+        if (rc == HXQ_OK && nb < MERGE_BATCH && r0 + nb < l->n_merges)
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%lld] is not \"a b\" or "
+                         "[\"a\", \"b\"]", tok->name, (long long)(r0 + nb));
     }
     free(cat);
     return rc;
 }
 
-static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *added, hxq_error *err)
+static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *added,
+                       tok_model_lists *fast, hxq_error *err)
 {
     if (!cJSON_IsObject(model))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: no \"model\" object", tok->name);
@@ -303,9 +352,22 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
     HXQ_TRY(tok_json_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
     if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens must be a list", tok->name);
-    HXQ_TRY(scan_ids(tok, vocab, cJSON_IsArray(added) ? added : NULL, err));
-    HXQ_TRY(parse_vocab(tok, vocab, err));
-    HXQ_TRY(parse_merges(tok, merges, err));
+    tok_model_lists own, *l = fast;
+    memset(&own, 0, sizeof(own));
+    if (!l) {
+        if (lists_of(vocab, merges, &own) < 0) {
+            tok_model_lists_free(&own);
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        }
+        l = &own;
+    }
+    int rc = scan_ids(tok, l, cJSON_IsArray(added) ? added : NULL, err);
+    if (rc == HXQ_OK)
+        rc = parse_vocab(tok, l, err);
+    if (rc == HXQ_OK)
+        rc = parse_merges(tok, l, err);
+    tok_model_lists_free(&own);
+    HXQ_TRY(rc);
 
     tok->unk_id = -1;
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
@@ -427,7 +489,8 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
     return HXQ_OK;
 }
 
-static int load_root(hxq_tokenizer *tok, const cJSON *root, hxq_error *err)
+static int load_root(hxq_tokenizer *tok, const cJSON *root, tok_model_lists *fast,
+                     hxq_error *err)
 {
     if (!cJSON_IsObject(root))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", tok->name);
@@ -446,7 +509,7 @@ static int load_root(hxq_tokenizer *tok, const cJSON *root, hxq_error *err)
                                     err));
     HXQ_TRY(tok_parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
-    HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, err));
+    HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, fast, err));
     HXQ_TRY(parse_added(tok, added, err));
     HXQ_TRY(tok_parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root,
                                                                            "post_processor"),
@@ -470,15 +533,26 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
     tok->bos = -1;
     tok->unk_id = -1;
     tok->add_bos = tok->add_eos = -1;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    int rc;
-    if (!root) {
-        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: invalid JSON near byte %zu", tok->name, at);
-    } else {
-        rc = load_root(tok, root, err);
+    /* vocab and merges read directly, the rest by cJSON; or all by cJSON */
+    tok_model_lists fast;
+    int rc = tok_fastjson_split(tok, json, len, &fast);
+    cJSON *root = NULL;
+    if (rc == HXQ_OK && !(root = cJSON_ParseWithLength(fast.rest, fast.rest_len)))
+        rc = 1;
+    if (rc == 1) {
+        tok_model_lists_free(&fast);
+        const char *end = NULL;
+        root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+        if (!root) {
+            size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: invalid JSON near byte %zu", tok->name, at);
+        }
+    } else if (rc < 0) {
+        rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
     }
+    if (root)
+        rc = load_root(tok, root, fast.rest ? &fast : NULL, err);
+    tok_model_lists_free(&fast);
     cJSON_Delete(root);
     if (rc < 0) {
         hxq_tokenizer_free(tok);

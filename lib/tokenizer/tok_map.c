@@ -144,6 +144,64 @@ int tok_strmap_put(tok_strmap *m, const char *key, uint32_t len, int32_t val)
     return 1;
 }
 
+/* Look-ups of many keys at once: every slot is fetched, then every
+ * candidate key, then the probes run on cached lines. A loader's hundreds
+ * of thousands of look-ups in a table far bigger than the caches are
+ * memory-bound otherwise. */
+#define MANY_MAX 64
+
+void tok_strmap_get_many(const tok_strmap *m, const tok_span *keys, int n, int32_t *out)
+{
+    uint64_t h[MANY_MAX];
+    uint32_t mask = m->cap - 1;
+    for (int i0 = 0; i0 < n; i0 += MANY_MAX) {
+        int k = n - i0 < MANY_MAX ? n - i0 : MANY_MAX;
+        for (int i = 0; i < k; i++) {
+            h[i] = tok_hash_bytes(keys[i0 + i].p, keys[i0 + i].n);
+            __builtin_prefetch(&m->slots[(uint32_t)h[i] & mask]);
+        }
+        for (int i = 0; i < k; i++) {
+            const tok_strmap_slot *s = &m->slots[(uint32_t)h[i] & mask];
+            if (s->key && s->tag == (uint32_t)(h[i] >> 32))
+                __builtin_prefetch(s->key);
+        }
+        for (int i = 0; i < k; i++) {
+            const tok_strmap_slot *s = strmap_find(m, keys[i0 + i].p, keys[i0 + i].n, h[i]);
+            out[i0 + i] = s->key ? s->val : -1;
+        }
+    }
+}
+
+int tok_strmap_put_many(tok_strmap *m, const tok_span *keys, const int32_t *vals, int n)
+{
+    uint64_t h[MANY_MAX];
+    for (int i0 = 0; i0 < n; i0 += MANY_MAX) {
+        int k = n - i0 < MANY_MAX ? n - i0 : MANY_MAX;
+        if ((uint64_t)(m->count + (uint32_t)k) * 2 > m->cap) { /* growing: one at a time */
+            for (int i = 0; i < k; i++)
+                if (tok_strmap_put(m, keys[i0 + i].p, keys[i0 + i].n, vals[i0 + i]) < 0)
+                    return -1;
+            continue;
+        }
+        uint32_t mask = m->cap - 1;
+        for (int i = 0; i < k; i++) {
+            h[i] = tok_hash_bytes(keys[i0 + i].p, keys[i0 + i].n);
+            __builtin_prefetch(&m->slots[(uint32_t)h[i] & mask], 1);
+        }
+        for (int i = 0; i < k; i++) {
+            tok_strmap_slot *s = strmap_find(m, keys[i0 + i].p, keys[i0 + i].n, h[i]);
+            if (s->key)
+                continue;
+            s->key = keys[i0 + i].p;
+            s->len = keys[i0 + i].n;
+            s->tag = (uint32_t)(h[i] >> 32);
+            s->val = vals[i0 + i];
+            m->count++;
+        }
+    }
+    return 0;
+}
+
 int32_t tok_strmap_get(const tok_strmap *m, const char *key, size_t len)
 {
     if (!m->slots || len > UINT32_MAX)

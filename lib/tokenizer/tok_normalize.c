@@ -236,6 +236,43 @@ static int replace_seg(void *p, size_t a, size_t b, int m)
     return HXQ_OK;
 }
 
+/* Replace with a non-empty literal: count, size once, copy. The same as
+ * replace_seg over the segments (non-overlapping, leftmost). */
+static int replace_literal(const tok_norm_step *st, const char *s, size_t len, size_t *fs,
+                           text *o, hxq_error *err)
+{
+    const char *lit = st->pat.lit;
+    size_t L = st->pat.lit_len, count = 0, fs_new = 0;
+    for (const char *p = s, *end = s + len; (p = tok_memmem(p, (size_t)(end - p), lit, L));
+         p += L)
+        count++;
+    if (!count)
+        return HXQ_OK;
+    size_t grow = st->str_len > L ? (st->str_len - L) : 0;
+    if (count > (SIZE_MAX - len - 1) / (grow + 1) ||
+        tok_buf_reserve(&o->p, &o->cap, len + count * grow + 1) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory normalizing text");
+    size_t w = 0, at = 0;
+    for (const char *p = s; (p = tok_memmem(p, len - (size_t)(p - s), lit, L)); p += L) {
+        size_t m = (size_t)(p - s);
+        if (at < *fs)
+            fs_new += (m < *fs ? m : *fs) - at;
+        if (m < *fs)
+            fs_new += st->str_len;
+        memcpy(o->p + w, s + at, m - at);
+        w += m - at;
+        memcpy(o->p + w, st->str, st->str_len);
+        w += st->str_len;
+        at = m + L;
+    }
+    if (at < *fs)
+        fs_new += *fs - at;
+    memcpy(o->p + w, s + at, len - at);
+    o->n = w + len - at;
+    *fs = fs_new;
+    return HXQ_OK;
+}
+
 /* One step over s: the result in *o (o->p NULL: unchanged); *fs updated. */
 static int run_step(const tok_norm_step *st, const char *s, size_t len, size_t *fs,
                     tok_re_scratch *rs, text *o, hxq_error *err)
@@ -261,6 +298,8 @@ static int run_step(const tok_norm_step *st, const char *s, size_t len, size_t *
             *fs += st->str_len;
         return HXQ_OK;
     case TOK_NORM_REPLACE: {
+        if (st->pat.kind == TOK_FIND_LITERAL && st->pat.lit_len)
+            return replace_literal(st, s, len, fs, o, err);
         replace_ctx r = {st, s, o, *fs, 0, err};
         HXQ_TRY(tok_find_segments(&st->pat, s, len, rs, replace_seg, &r, err));
         if (!o->p && tok_buf_reserve(&o->p, &o->cap, 1) < 0)

@@ -282,29 +282,37 @@ static int model_part(const hxq_tokenizer *tok, tok_pretok_ctx *c, const char *s
 
 #define SPACE_MARK "\xe2\x96\x81" /* U+2581, SentencePiece's space */
 
-/* A word for the model. When no vocabulary token has U+2581 after another
- * character (tok->space_split), no merge can cross the start of a U+2581
- * run: the word is cut there, so that a whole text without pre-tokenizer
- * becomes short, cacheable parts with the same BPE result. */
+/* A word for the model, cut where no merge can cross (tok_bpe_prepare):
+ * before a U+2581 run that follows another character when no vocabulary
+ * token has U+2581 after another character (space_split), and around an
+ * ASCII character whose token is in no merge (a barrier, e.g. Llama-2's
+ * "\n" as <0x0A>). A whole text without pre-tokenizer so becomes short,
+ * cacheable parts with the same BPE result. */
 static int model_word(const hxq_tokenizer *tok, tok_pretok_ctx *c, const char *s, size_t n)
 {
     if (!n)
         return HXQ_OK;
-    if (!tok->space_split || tok->bytelevel_words)
+    if (!tok->cut_words)
         return model_part(tok, c, s, n);
-    size_t start = 0, i = 1;
-    while (i + 3 <= n) {
-        const char *hit = tok_memmem(s + i, n - i, SPACE_MARK, 3);
-        if (!hit)
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (i < n && !tok->cut_at[(uint8_t)s[i]])
+            i++;
+        if (i == n)
             break;
-        size_t p = (size_t)(hit - s);
-        if (!(p >= 3 && !memcmp(s + p - 3, SPACE_MARK, 3))) {
-            HXQ_TRY(model_part(tok, c, s + start, p - start));
-            start = p;
+        uint8_t b = (uint8_t)s[i];
+        if (b < 0x80) {
+            if (i > start)
+                HXQ_TRY(model_part(tok, c, s + start, i - start));
+            HXQ_TRY(model_part(tok, c, s + i, 1));
+            start = i + 1;
+        } else if (i > start && i + 3 <= n &&
+                   !memcmp(s + i, SPACE_MARK, 3) && !(i >= 3 && !memcmp(s + i - 3, SPACE_MARK, 3))) {
+            HXQ_TRY(model_part(tok, c, s + start, i - start));
+            start = i;
         }
-        i = p + 3;
     }
-    return model_part(tok, c, s + start, n - start);
+    return start < n ? model_part(tok, c, s + start, n - start) : HXQ_OK;
 }
 
 static int stage(const hxq_tokenizer *tok, tok_pretok_ctx *c, int i, const char *s, size_t n,
