@@ -138,6 +138,7 @@ void tok_bpe_prepare(hxq_tokenizer *tok)
             tok->ascii_id[b] = tok_strmap_get(&tok->vocab, &c, 1);
         }
     }
+    tok->mark_id = tok_strmap_get(&tok->vocab, "\xe2\x96\x81", 3);
     /* words may be cut before U+2581 runs when no token has U+2581 after
      * another character (SentencePiece vocabularies; see tok_pretok.c) */
     tok->space_split = !tok->ignore_merges && tok_strmap_get(&tok->vocab, "\xe2\x96\x81", 3) >= 0;
@@ -188,6 +189,11 @@ static int64_t initial_symbols(const hxq_tokenizer *tok, const uint8_t *w, size_
             id = tok->ascii_id[w[i]];
             fb[0] = w[i];
             nfb = 1;
+        } else if (w[i] == 0xE2 && i + 3 <= n && w[i + 1] == 0x96 && w[i + 2] == 0x81) {
+            k = 3; /* U+2581, in every word of SentencePiece-style models */
+            id = tok->mark_id;
+            memcpy(fb, w + i, 3);
+            nfb = 3;
         } else {
             int32_t cp;
             k = tok_utf8_next((const char *)w + i, n - i, &cp);

@@ -125,6 +125,7 @@ typedef struct tok_matcher {
     const tok_added *single[256]; /* one-byte tokens */
     uint8_t first[256];           /* bytes that start some token */
     int any;
+    int one_first;                /* the only such byte, or -1 */
 } tok_matcher;
 
 /* A simple arena: blocks of bytes freed together. */
@@ -306,6 +307,7 @@ struct hxq_tokenizer {
     int32_t byte_tok[256];     /* id of "<0xXX>" (byte_fallback), -1 */
     int32_t byte_id[256];      /* id of the byte-level char of each byte, -1 */
     int32_t ascii_id[128];     /* id of each ASCII character as a token, -1 */
+    int32_t mark_id;           /* id of U+2581 as a token, -1 */
     int32_t space_split;       /* the model may cut words before U+2581 runs */
     uint8_t barrier[128];      /* ASCII characters whose token never merges */
     uint8_t cut_at[256];       /* bytes where a word may be cut: barriers, U+2581's first */
@@ -445,7 +447,14 @@ typedef struct tok_ids {
 } tok_ids;
 
 /* Appends an id. 0, or -1 on allocation failure. */
-int tok_ids_push(tok_ids *ids, int32_t id);
+int tok_ids_grow(tok_ids *ids, int32_t id); /* the slow half of tok_ids_push */
+static inline int tok_ids_push(tok_ids *ids, int32_t id)
+{
+    if (ids->n == ids->cap)
+        return tok_ids_grow(ids, id);
+    ids->v[ids->n++] = id;
+    return 0;
+}
 /* Encodes one pre-tokenized word and appends its ids: raw bytes, each one
  * byte-level character (bytelevel), or UTF-8 text whose characters are
  * looked up in the vocabulary. whole: ignore_merges may take the word as

@@ -243,6 +243,30 @@ static int replace_literal(const tok_norm_step *st, const char *s, size_t len, s
 {
     const char *lit = st->pat.lit;
     size_t L = st->pat.lit_len, count = 0, fs_new = 0;
+    if (L == 1) { /* one byte, e.g. ' ' -> U+2581: a plain loop */
+        char c = lit[0];
+        for (size_t i = 0; i < len; i++)
+            count += s[i] == c;
+        if (!count)
+            return HXQ_OK;
+        if (count > (SIZE_MAX - len - 1) / (st->str_len + 1) ||
+            tok_buf_reserve(&o->p, &o->cap, len + count * st->str_len + 1) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory normalizing text");
+        size_t w = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] == c) {
+                memcpy(o->p + w, st->str, st->str_len);
+                w += st->str_len;
+            } else {
+                o->p[w++] = s[i];
+            }
+        }
+        for (size_t i = 0; i < *fs && i < len; i++)
+            fs_new += s[i] == c ? st->str_len : 1;
+        *fs = fs_new;
+        o->n = w;
+        return HXQ_OK;
+    }
     for (const char *p = s, *end = s + len; (p = tok_memmem(p, (size_t)(end - p), lit, L));
          p += L)
         count++;

@@ -160,6 +160,48 @@ START_TEST(family_shakespeare)
 }
 END_TEST
 
+/* The loader reads model.vocab and model.merges itself and declines
+ * unusual files, which cJSON then parses whole. "model" written with an
+ * escape is one: both ways must give the same tokenizer. */
+START_TEST(family_loaders_agree)
+{
+    family f = open_family(families[_i]);
+    size_t len;
+    char *json = tok_npm_file(cJSON_GetObjectItem(f.golden, "file")->valuestring,
+                              cJSON_GetObjectItem(f.golden, "sha256")->valuestring, &len);
+    char *at = strstr(json, "\"model\":");
+    ck_assert_ptr_nonnull(at);
+    char *alt = malloc(len + 8);
+    size_t k = (size_t)(at - json);
+    memcpy(alt, json, k);
+    memcpy(alt + k, "\"mod\\u0065l\":", 14);
+    memcpy(alt + k + 14, at + 8, len - k - 8);
+    hxq_tokenizer *slow = NULL;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_tokenizer_load_json(alt, len + 6, "alt.json", &slow, &err) == HXQ_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(hxq_tokenizer_vocab_size(slow), hxq_tokenizer_vocab_size(f.tok));
+    for (int32_t id = 0; id < hxq_tokenizer_vocab_size(f.tok); id++) {
+        const char *a = hxq_tokenizer_token_str(f.tok, id), *b = hxq_tokenizer_token_str(slow, id);
+        ck_assert_msg((!a && !b) || (a && b && !strcmp(a, b)), "token %d differs", id);
+    }
+    size_t tl;
+    char *text = (char *)hxq_test_read_file("test/fixtures/tinyshakespeare.txt", &tl);
+    int32_t *x, *y;
+    int64_t nx, ny;
+    ck_assert_int_eq(hxq_tokenizer_encode(f.tok, text, 200000, &x, &nx, &err), HXQ_OK);
+    ck_assert_int_eq(hxq_tokenizer_encode(slow, text, 200000, &y, &ny, &err), HXQ_OK);
+    ck_assert(nx == ny && !memcmp(x, y, (size_t)nx * sizeof(*x)));
+    free(x);
+    free(y);
+    free(text);
+    free(alt);
+    free(json);
+    hxq_tokenizer_free(slow);
+    close_family(&f);
+}
+END_TEST
+
 /* 100 KB runs of one unit (one huge word, or one long regex match each). */
 START_TEST(family_long_runs)
 {
@@ -249,6 +291,7 @@ static Suite *families_suite(void)
     tcase_add_loop_test(tc, family_cases, 0, 3);
     tcase_add_loop_test(tc, family_shakespeare, 0, 3);
     tcase_add_loop_test(tc, family_long_runs, 0, 3);
+    tcase_add_loop_test(tc, family_loaders_agree, 0, 3);
     tcase_add_loop_test(tc, family_folder_special_tokens, 0, 3);
     suite_add_tcase(s, tc);
     return s;
