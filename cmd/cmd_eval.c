@@ -15,7 +15,8 @@
 static const char usage[] =
     "usage: hxq eval MODEL --text FILE [--ctx N] [--windows N] [--reference MODEL]\n"
     "                [--threads N] [--json]\n\n"
-    "Tokenizes FILE whole with MODEL's tokenizer and cuts it into windows of --ctx\n"
+    "Tokenizes FILE whole with MODEL's tokenizer (its special tokens around the text,\n"
+    "as Hugging Face's tokenizer(text) does) and cuts it into windows of --ctx\n"
     "tokens (default 256); window j feeds tokens [ctx j, ctx j + ctx) from an empty\n"
     "cache and scores the next token at each position. Prints the mean negative\n"
     "log-likelihood (nats) and perplexity over the first --windows windows (default:\n"
@@ -141,7 +142,7 @@ int cmd_eval(int argc, char **argv)
     if (rc == HXQ_OK)
         rc = hxq_tokenizer_load(o.model, &tok, &err);
     if (rc == HXQ_OK)
-        rc = hxq_tokenizer_encode(tok, text, len, &ids, &n, &err);
+        rc = hxq_tokenizer_encode_special(tok, text, len, &ids, &n, &err);
     if (rc == HXQ_OK)
         rc = load(o.model, &o, &m, &err);
     if (rc == HXQ_OK && o.reference)

@@ -8,13 +8,15 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: hxq tokenize (MODEL_DIR | --tokenizer FILE) [--json] [--decode]\n"
-    "                    [--skip-special] (TEXT | --file F | -)\n\n"
+    "usage: hxq tokenize (MODEL_DIR | --tokenizer FILE) [--json] [--add-special]\n"
+    "                    [--decode [--skip-special]] (TEXT | --file F | -)\n\n"
     "Encodes TEXT (or the bytes of file F, or of standard input for '-', taken\n"
     "byte for byte) with the model's tokenizer.json exactly as Hugging Face\n"
-    "tokenizers does (no BOS/EOS added) and prints one 'id<TAB>token' line per\n"
-    "token.\n\n"
+    "tokenizers does, by default as encode(text, add_special_tokens=False), and\n"
+    "prints one 'id<TAB>token' line per token.\n\n"
     "  --tokenizer FILE  a tokenizer.json instead of a model folder\n"
+    "  --add-special     add the post-processor's special tokens (BOS ...), as\n"
+    "                    add_special_tokens=True and `hxq run --prompt` do\n"
     "  --json            print {\"ids\": [...], \"tokens\": [...]} instead\n"
     "                    (with --decode: {\"text\": \"...\"})\n"
     "  --decode          the input is token ids (separated by spaces, commas or\n"
@@ -182,7 +184,7 @@ int cmd_tokenize(int argc, char **argv)
         return HXQ_EXIT_OK;
     }
     const char *model = NULL, *tokfile = NULL, *file = NULL, *text = NULL;
-    int json = 0, decode = 0, skip = 0, npos = 0;
+    int json = 0, decode = 0, skip = 0, special = 0, npos = 0;
     const char *pos[2] = {NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -192,6 +194,8 @@ int cmd_tokenize(int argc, char **argv)
             decode = 1;
         else if (!strcmp(a, "--skip-special"))
             skip = 1;
+        else if (!strcmp(a, "--add-special"))
+            special = 1;
         else if (!strcmp(a, "--tokenizer") || !strcmp(a, "--file")) {
             if (i + 1 >= argc)
                 return cmd_usage_error("tokenize", "%s needs a value", a);
@@ -213,6 +217,8 @@ int cmd_tokenize(int argc, char **argv)
         text = pos[p++];
     if (p < npos)
         return cmd_usage_error("tokenize", "too many arguments");
+    if (special && decode)
+        return cmd_usage_error("tokenize", "--add-special goes with encoding, not --decode");
     if (!!text + !!file != 1)
         return cmd_usage_error("tokenize", "give exactly one of TEXT, --file F or -");
 
@@ -244,7 +250,9 @@ int cmd_tokenize(int argc, char **argv)
     } else {
         int32_t *ids;
         int64_t n;
-        if ((rc = hxq_tokenizer_encode(tok, in, len, &ids, &n, &err)) < 0) {
+        rc = special ? hxq_tokenizer_encode_special(tok, in, len, &ids, &n, &err)
+                     : hxq_tokenizer_encode(tok, in, len, &ids, &n, &err);
+        if (rc < 0) {
             ex = cmd_fail("tokenize", rc, &err);
         } else {
             ex = print_ids(tok, ids, n, json);

@@ -2,11 +2,23 @@
  * names) and the tokenizer (input text). */
 #include "hxq_common.h"
 
+#include <string.h>
+
 size_t hxq_utf8_valid_prefix(const void *str, size_t len)
 {
     const unsigned char *s = str;
     size_t i = 0;
     while (i < len) {
+        /* ASCII eight bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ULL)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         unsigned c = s[i];
         size_t n;
         uint32_t cp;

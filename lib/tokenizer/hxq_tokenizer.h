@@ -1,26 +1,28 @@
 /*
- * hxq_tokenizer.h - Hugging Face tokenizer.json (byte-level BPE) and chat
- * templates: the tokenizer module's public header.
+ * hxq_tokenizer.h - Hugging Face tokenizer.json (BPE: byte-level like
+ * GPT-2 / Llama-3 / Qwen, SentencePiece-style like Llama-2 / Mistral) and
+ * chat templates: the tokenizer module's public header.
  *
- * Encoding follows HF `tokenizers` exactly for byte-level BPE models
- * (GPT-2 / GPT-NeoX / OLMoE family):
+ * Encoding follows HF `tokenizers` exactly:
  *   1. split on added tokens with normalized=false (leftmost-longest),
- *   2. NFC-normalize the other pieces (when the normalizer is NFC), split
- *      them on added tokens with normalized=true (leftmost-longest),
- *   3. split each remaining piece with the GPT-2 regex (PCRE2, UTF + UCP,
- *      JIT), map bytes through the GPT-2 byte-to-unicode table and merge
- *      adjacent pairs by lowest merge rank (leftmost among equal ranks).
- * Decoding maps token strings back to bytes (ByteLevel decoder); text is
- * UTF-8 with invalid sequences replaced by U+FFFD as Rust's
- * String::from_utf8_lossy does.
+ *   2. run the normalizer on the other pieces, split them on added tokens
+ *      with normalized=true (leftmost-longest),
+ *   3. run the pre-tokenizer steps (the file's Oniguruma regexes run on
+ *      PCRE2, translated so that they match the same), then BPE on each
+ *      word (byte fallback, unk, merges by lowest rank, leftmost first),
+ *   4. with hxq_tokenizer_encode_special(), the post-processor's tokens.
+ * Decoding runs the decoder steps (ByteLevel, ByteFallback, Metaspace ...);
+ * invalid UTF-8 becomes U+FFFD as HF does.
  *
- * Supported tokenizer.json parts: normalizer null / NFC / NFKC / NFD /
- * NFKD / a Sequence of one of them; pre_tokenizer ByteLevel (use_regex,
- * add_prefix_space), alone or as the only member of a Sequence; model BPE
- * (vocab, merges as "a b" strings or [a, b] pairs, unk_token, fuse_unk,
- * byte_fallback, ignore_merges; no dropout, no subword prefix/suffix);
- * decoder ByteLevel. Anything else is HXQ_ERR_UNSUPPORTED with a message
- * naming the type. See docs/TOKENIZER.md.
+ * Supported: normalizers Sequence, NFC, NFKC, NFD, NFKD, Lowercase, Strip,
+ * Prepend, Replace; pre-tokenizers Sequence, ByteLevel, Split, Metaspace,
+ * Digits, Punctuation, Whitespace, WhitespaceSplit, CharDelimiterSplit,
+ * BertPreTokenizer; model BPE (byte_fallback, ignore_merges, fuse_unk,
+ * unk_token; no dropout, no subword prefix/suffix); decoders Sequence,
+ * ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace; post-processors
+ * TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing,
+ * Sequence. Anything else (a type, a field, a regex construct) is
+ * HXQ_ERR_UNSUPPORTED with a message naming it. See docs/TOKENIZER.md.
  *
  * Depends on: common, io (file reading), utf8proc, PCRE2, cJSON.
  * Thread-safety: a loaded hxq_tokenizer is immutable; every function that
@@ -86,10 +88,13 @@ void hxq_tokenizer_free(hxq_tokenizer *tok);
 int32_t hxq_tokenizer_vocab_size(const hxq_tokenizer *tok);
 
 /*! hxq_tokenizer_token_bytes() :
- *  The bytes id decodes to (ByteLevel decoder: "Ġworld" -> " world"; an
- *  added token's content as is). Not NUL-terminated; *len receives the
- *  length. Returns NULL (and *len = 0) for an id outside the vocabulary or
- *  a hole. The pointer lives as long as tok. */
+ *  The bytes id contributes to a decoded text when it is not the first
+ *  token (ByteLevel: "Ġworld" -> " world"; Metaspace / Replace: "▁world" ->
+ *  " world"; ByteFallback: "<0x0A>" -> "\n", possibly part of a UTF-8
+ *  sequence; an added token as the decoder turns its content). Not
+ *  NUL-terminated; *len receives the length. Returns NULL (and *len = 0)
+ *  for an id outside the vocabulary or a hole. The pointer lives as long
+ *  as tok. */
 const char *hxq_tokenizer_token_bytes(const hxq_tokenizer *tok, int32_t id,
                                       size_t *len);
 
@@ -115,12 +120,14 @@ int hxq_tokenizer_is_special(const hxq_tokenizer *tok, int32_t id);
  *  @return the number of ids (0 when none is known). */
 int hxq_tokenizer_eos_ids(const hxq_tokenizer *tok, const int32_t **ids);
 
-/*! hxq_tokenizer_bos_id() : the bos_token's id, or -1 when none is set. */
+/*! hxq_tokenizer_bos_id() :
+ *  The bos_token of tokenizer_config.json / special_tokens_map.json when
+ *  one names it (null there: none), otherwise the first token the
+ *  post-processor puts in front of a text; -1 when there is none. */
 int32_t hxq_tokenizer_bos_id(const hxq_tokenizer *tok);
 
-/*! hxq_tokenizer_adds_bos() : 1 when tokenizer_config.json asks for a BOS
- *  in front of a plain prompt (add_bos_token true), else 0. Encoding never
- *  adds it: the caller prepends hxq_tokenizer_bos_id() when this is 1. */
+/*! hxq_tokenizer_adds_bos() : 1 when hxq_tokenizer_encode_special() starts
+ *  every text with hxq_tokenizer_bos_id(), else 0. */
 int hxq_tokenizer_adds_bos(const hxq_tokenizer *tok);
 
 /* ---- encoding / decoding ---------------------------------------------- */
@@ -137,14 +144,29 @@ int hxq_tokenizer_adds_bos(const hxq_tokenizer *tok);
 int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
                          int32_t **ids, int64_t *n_ids, hxq_error *err);
 
+/*! hxq_tokenizer_encode_special() :
+ *  As hxq_tokenizer_encode(), then the special tokens that HF
+ *  `encode(text, add_special_tokens=True)` puts around one text: those of
+ *  tokenizer.json's post_processor (TemplateProcessing's "single" template,
+ *  Roberta/Bert's cls and sep, none for ByteLevel). When
+ *  tokenizer_config.json sets add_bos_token (add_eos_token), the tokens in
+ *  front (behind) are instead the bos (eos) token or nothing, as
+ *  transformers rebuilds the template from these flags. This is what a
+ *  plain prompt or an evaluation text gets; a rendered chat template
+ *  already holds its special tokens and goes to hxq_tokenizer_encode().
+ *  @return as hxq_tokenizer_encode(). */
+int hxq_tokenizer_encode_special(const hxq_tokenizer *tok, const char *text, size_t len,
+                                 int32_t **ids, int64_t *n_ids, hxq_error *err);
+
 /* Decode flags. */
 #define HXQ_DECODE_SKIP_SPECIAL 1 /* drop special added tokens (HF default) */
 
 /*! hxq_tokenizer_decode() :
- *  Decodes n ids into a malloc'd NUL-terminated UTF-8 string (*text, owned
- *  by the caller; *len its length without the NUL, may be NULL). Ids
- *  outside the vocabulary are skipped, as HF does. Invalid UTF-8 produced
- *  by the token bytes becomes U+FFFD (from_utf8_lossy).
+ *  Decodes n ids as HF `decode(ids, skip_special_tokens)` does into a
+ *  malloc'd NUL-terminated UTF-8 string (*text, owned by the caller; *len
+ *  its length without the NUL, may be NULL). Ids outside the vocabulary are
+ *  skipped, as HF does. Invalid UTF-8 becomes U+FFFD as the decoder says
+ *  (ByteLevel: from_utf8_lossy; ByteFallback: one per byte).
  *  @return HXQ_OK; HXQ_ERR_INVALID (n < 0 or ids NULL with n > 0);
  *  HXQ_ERR_NOMEM. */
 int hxq_tokenizer_decode(const hxq_tokenizer *tok, const int32_t *ids, int64_t n,
@@ -155,26 +177,27 @@ int hxq_tokenizer_decode(const hxq_tokenizer *tok, const int32_t *ids, int64_t n
 typedef struct hxq_tokenizer_stream hxq_tokenizer_stream;
 
 /*! hxq_tokenizer_stream_create() :
- *  A decoder fed one id at a time that emits only complete UTF-8 text: an
- *  incomplete multi-byte sequence at the end is held back until the next
- *  id completes it (or it is proven invalid, then it becomes U+FFFD).
- *  Concatenating everything it emits (flush included) equals
- *  hxq_tokenizer_decode() of the same ids and flags. tok must outlive it.
+ *  A decoder fed one id at a time that emits only text no later id can
+ *  change: it holds back an incomplete UTF-8 sequence, a run of <0xXX>
+ *  byte tokens (ByteFallback), characters a Strip decoder may still remove
+ *  and the possible start of a Replace match. Concatenating everything it
+ *  emits (flush included) equals hxq_tokenizer_decode() of the same ids
+ *  and flags (decode is this stream fed every id). tok must outlive it.
  *  @return HXQ_OK or HXQ_ERR_NOMEM; *out set only on success. */
 int hxq_tokenizer_stream_create(const hxq_tokenizer *tok, int flags,
                                 hxq_tokenizer_stream **out, hxq_error *err);
 
 /*! hxq_tokenizer_stream_push() :
- *  Feeds one id. *text receives the newly complete UTF-8 text (not
- *  NUL-terminated; may be empty), *len its length; the pointer is valid
- *  until the next call on this stream.
+ *  Feeds one id. *text receives the newly final UTF-8 text (NUL-terminated;
+ *  may be empty), *len its length; the pointer is valid until the next
+ *  call on this stream.
  *  @return HXQ_OK or HXQ_ERR_NOMEM. Unknown ids emit nothing. */
 int hxq_tokenizer_stream_push(hxq_tokenizer_stream *s, int32_t id,
                               const char **text, size_t *len, hxq_error *err);
 
 /*! hxq_tokenizer_stream_flush() :
- *  Ends the stream: emits the held-back bytes (as U+FFFD, since they are an
- *  incomplete sequence) and resets the stream for reuse.
+ *  Ends the text: emits what was held back as the end of a text decodes it
+ *  (an incomplete sequence as U+FFFD) and resets the stream for reuse.
  *  @return HXQ_OK or HXQ_ERR_NOMEM. */
 int hxq_tokenizer_stream_flush(hxq_tokenizer_stream *s, const char **text,
                                size_t *len, hxq_error *err);
@@ -259,8 +282,9 @@ int hxq_tokenizer_template_render(const char *tmpl, size_t len, const hxq_chat_o
 
 /*! hxq_tokenizer_encode_prompt() :
  *  The ids a generation from the raw text[0..len) starts with:
- *  hxq_tokenizer_encode() with hxq_tokenizer_bos_id() in front when
- *  hxq_tokenizer_adds_bos() is 1 (`hxq run --prompt`, `/v1/completions`).
+ *  hxq_tokenizer_encode_special(): the post-processor's special tokens
+ *  around the text, as HF's tokenizer(prompt) (`hxq run --prompt`,
+ *  `/v1/completions`).
  *  *ids is malloc'd (the caller frees it), *n_ids >= 1.
  *  @return HXQ_OK; HXQ_ERR_INVALID (not UTF-8, or no tokens at all);
  *  HXQ_ERR_RANGE, HXQ_ERR_NOMEM as hxq_tokenizer_encode(). Outputs are

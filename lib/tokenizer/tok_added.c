@@ -64,6 +64,10 @@ int tok_matcher_build(tok_matcher *m, const tok_added *added, int32_t n, int nor
         m->start2[k] = j;
     }
     m->any = 1;
+    m->one_first = -1;
+    for (int b = 0, nfirst = 0; b < 256; b++)
+        if (m->first[b])
+            m->one_first = nfirst++ ? -1 : b;
     return 0;
 }
 
@@ -146,6 +150,12 @@ int tok_matcher_find(const tok_matcher *m, const char *s, size_t len, size_t fro
         return 0;
     size_t pos = from;
     while (pos < len) {
+        if (m->one_first >= 0) { /* e.g. every special token starts with '<' */
+            const char *hit = memchr(s + pos, m->one_first, len - pos);
+            if (!hit)
+                return 0;
+            pos = (size_t)(hit - s);
+        }
         if (!m->first[(uint8_t)s[pos]]) {
             pos++;
             continue;

@@ -1,7 +1,8 @@
-/* tok_bpe.c - byte-level BPE over one pre-tokenized word.
+/* tok_bpe.c - the BPE model over one pre-tokenized word.
  *
- * As HF's Word::merge_all: the word starts as one symbol per byte (the id
- * of the byte's byte-level character); a min-heap holds candidate merges
+ * The word's initial symbols are its characters' tokens (HF's
+ * BPE::merge_word: byte fallback, unk, fuse_unk); then, as HF's
+ * Word::merge_all, a min-heap holds candidate merges
  * keyed by (rank, position), so the lowest-ranked pair is merged first and
  * the leftmost among equal ranks. Symbols form a doubly linked list; a
  * popped entry is stale when the pair now at its position has another rank
@@ -9,9 +10,9 @@
  * O(n log n) for a word of n bytes, whatever the input. */
 #include "tok_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 void tok_bpe_scratch_free(tok_bpe_scratch *s)
 {
@@ -87,45 +88,171 @@ static uint64_t heap_pop(uint64_t *h, int64_t *n)
 }
 
 /* ignore_merges: a word that is itself in the vocabulary is one token. */
-static int32_t whole_word_id(const hxq_tokenizer *tok, const uint8_t *w, size_t n, char *buf)
+static int32_t whole_word_id(const hxq_tokenizer *tok, const uint8_t *w, size_t n, int bytelevel,
+                             char *buf)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++)
-        o += (size_t)utf8proc_encode_char((utf8proc_int32_t)tok_byte_to_cp(w[i]),
-                                          (utf8proc_uint8_t *)buf + o);
-    return tok_strmap_get(&tok->vocab, buf, o);
+    if (!bytelevel)
+        return tok_strmap_get(&tok->vocab, (const char *)w, n);
+    return tok_strmap_get(&tok->vocab, buf, tok_bytelevel_map(w, n, buf));
 }
 
-int tok_bpe_word(const hxq_tokenizer *tok, const uint8_t *w, size_t n, tok_bpe_scratch *s,
-                 tok_ids *out)
+/* ASCII characters that are barriers to merges: their one symbol (a token,
+ * or its <0xXX> byte token) is in no merge pair, so no merge crosses them
+ * and a word can be cut around them without changing its BPE. A character
+ * that becomes unk is never one (unk runs fuse, and a pending unk goes after
+ * byte-fallback symbols), nor one that would be dropped. */
+static void find_barriers(hxq_tokenizer *tok)
 {
-    if (n == 1 && tok->byte_id[w[0]] >= 0)
+    memset(tok->barrier, 0, sizeof(tok->barrier));
+    uint8_t *merged = hxq_calloc_array(tok->vocab_size / 8 + 1, 1);
+    if (!merged)
+        return; /* no barriers: slower, same result */
+    for (uint32_t i = 0; i < tok->merges.cap; i++) {
+        uint64_t k = tok->merges.slots[i].key;
+        if (k == TOK_PAIR_EMPTY)
+            continue;
+        uint32_t a = (uint32_t)(k >> 32), b = (uint32_t)k;
+        merged[a / 8] |= (uint8_t)(1u << (a % 8));
+        merged[b / 8] |= (uint8_t)(1u << (b % 8));
+    }
+    int all_bytes = tok->byte_fallback;
+    for (int b = 0; b < 256 && all_bytes; b++)
+        all_bytes = tok->byte_tok[b] >= 0;
+    for (int c = 0; c < 128; c++) {
+        int32_t id = tok->ascii_id[c] >= 0 ? tok->ascii_id[c] : all_bytes ? tok->byte_tok[c] : -1;
+        tok->barrier[c] = id >= 0 && !(merged[id / 8] & (1u << (id % 8)));
+    }
+    free(merged);
+}
+
+void tok_bpe_prepare(hxq_tokenizer *tok)
+{
+    for (int b = 0; b < 256; b++) {
+        char hex[8], u[2];
+        snprintf(hex, sizeof(hex), "<0x%02X>", b);
+        tok->byte_tok[b] = tok_strmap_get(&tok->vocab, hex, strlen(hex));
+        uint8_t byte = (uint8_t)b;
+        tok->byte_id[b] = tok_strmap_get(&tok->vocab, u, tok_bytelevel_map(&byte, 1, u));
+        if (b < 128) {
+            char c = (char)b;
+            tok->ascii_id[b] = tok_strmap_get(&tok->vocab, &c, 1);
+        }
+    }
+    tok->mark_id = tok_strmap_get(&tok->vocab, "\xe2\x96\x81", 3);
+    /* words may be cut before U+2581 runs when no token has U+2581 after
+     * another character (SentencePiece vocabularies; see tok_pretok.c) */
+    tok->space_split = !tok->ignore_merges && tok_strmap_get(&tok->vocab, "\xe2\x96\x81", 3) >= 0;
+    for (int32_t id = 0; tok->space_split && id < tok->vocab_size; id++) {
+        const tok_entry *e = &tok->tokens[id];
+        if (!(e->flags & TOK_F_PRESENT) || (e->flags & TOK_F_ADDED) || e->str_len < 4)
+            continue;
+        for (const char *p = e->str + 1; (p = tok_memmem(p, (size_t)(e->str + e->str_len - p),
+                                                     "\xe2\x96\x81", 3)) != NULL; p += 3)
+            if (p - e->str < 3 || memcmp(p - 3, "\xe2\x96\x81", 3)) {
+                tok->space_split = 0;
+                break;
+            }
+    }
+    find_barriers(tok);
+    tok->cut_words = !tok->ignore_merges && !tok->bytelevel_words;
+    if (tok->cut_words && !tok->space_split) {
+        tok->cut_words = 0;
+        for (int c = 0; c < 128; c++)
+            tok->cut_words |= tok->barrier[c];
+    }
+    for (int c = 0; c < 128; c++)
+        tok->cut_at[c] = tok->barrier[c];
+    tok->cut_at[0xE2] = (uint8_t)tok->space_split;
+}
+
+/* The initial symbols of a word, as HF's BPE::merge_word: each character
+ * that is a token is one symbol; otherwise (byte_fallback) its bytes as
+ * <0xXX> tokens when all exist, otherwise the unk token (consecutive ones
+ * fused with fuse_unk), otherwise nothing. A pending unk is not flushed by
+ * byte-fallback symbols, as in HF. bytelevel: each byte is the character
+ * of its GPT-2 code point. Returns the number of symbols. */
+static int64_t initial_symbols(const hxq_tokenizer *tok, const uint8_t *w, size_t n,
+                               int bytelevel, int32_t *sym)
+{
+    int64_t m = 0;
+    int unk = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = 1;
+        int32_t id;
+        uint8_t fb[4];
+        size_t nfb;
+        if (bytelevel) {
+            id = tok->byte_id[w[i]];
+            nfb = tok_bytelevel_map(w + i, 1, (char *)fb);
+        } else if (w[i] < 0x80) {
+            id = tok->ascii_id[w[i]];
+            fb[0] = w[i];
+            nfb = 1;
+        } else if (w[i] == 0xE2 && i + 3 <= n && w[i + 1] == 0x96 && w[i + 2] == 0x81) {
+            k = 3; /* U+2581, in every word of SentencePiece-style models */
+            id = tok->mark_id;
+            memcpy(fb, w + i, 3);
+            nfb = 3;
+        } else {
+            int32_t cp;
+            k = tok_utf8_next((const char *)w + i, n - i, &cp);
+            id = tok_strmap_get(&tok->vocab, (const char *)w + i, k);
+            memcpy(fb, w + i, k);
+            nfb = k;
+        }
+        i += k;
+        if (id >= 0) {
+            if (unk) {
+                sym[m++] = tok->unk_id;
+                unk = 0;
+            }
+            sym[m++] = id;
+            continue;
+        }
+        if (tok->byte_fallback) {
+            size_t j = 0;
+            while (j < nfb && tok->byte_tok[fb[j]] >= 0)
+                j++;
+            if (j == nfb) {
+                for (j = 0; j < nfb; j++)
+                    sym[m++] = tok->byte_tok[fb[j]];
+                continue;
+            }
+        }
+        if (tok->unk_id < 0)
+            continue; /* HF drops characters it cannot represent */
+        if (unk && !tok->fuse_unk)
+            sym[m++] = tok->unk_id;
+        unk = 1;
+    }
+    if (unk)
+        sym[m++] = tok->unk_id;
+    return m;
+}
+
+int tok_bpe_word(const hxq_tokenizer *tok, const uint8_t *w, size_t n, int bytelevel, int whole,
+                 tok_bpe_scratch *s, tok_ids *out)
+{
+    if (n == 1 && bytelevel && tok->byte_id[w[0]] >= 0)
         return tok_ids_push(out, tok->byte_id[w[0]]);
-    if (n > (size_t)INT32_MAX - 1 || reserve(s, (int64_t)n + 1) < 0)
+    /* at most two symbols per byte (byte-level characters of 2 bytes that
+     * fall back to <0xXX> tokens) */
+    if (n > (size_t)INT32_MAX / 4 || reserve(s, 2 * (int64_t)n + 1) < 0)
         return -1;
-    if (tok->ignore_merges) {
-        int32_t id = whole_word_id(tok, w, n, s->word);
+    if (tok->ignore_merges && whole) {
+        int32_t id = whole_word_id(tok, w, n, bytelevel, s->word);
         if (id >= 0)
             return tok_ids_push(out, id);
     }
     int32_t *sym = s->sym, *prev = s->prev, *next = s->next;
-    int64_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        int32_t id = tok->byte_id[w[i]];
-        if (id < 0) {
-            if (tok->unk_id < 0)
-                continue; /* HF drops characters missing from the vocabulary */
-            if (tok->fuse_unk && m > 0 && sym[m - 1] == tok->unk_id)
-                continue;
-            id = tok->unk_id;
-        }
-        sym[m] = id;
-        prev[m] = (int32_t)m - 1;
-        next[m] = (int32_t)m + 1;
-        m++;
-    }
+    int64_t m = initial_symbols(tok, w, n, bytelevel, sym);
     if (m == 0)
         return 0;
+    for (int64_t i = 0; i < m; i++) {
+        prev[i] = (int32_t)i - 1;
+        next[i] = (int32_t)i + 1;
+    }
     next[m - 1] = -1;
 
     int64_t nh = 0;

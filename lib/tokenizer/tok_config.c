@@ -65,7 +65,7 @@ static int apply_config(hxq_tokenizer *tok, const cJSON *root, const char *name,
 {
     if (!cJSON_IsObject(root))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", name);
-    int has_bos, has_eos, add_bos = tok->add_bos;
+    int has_bos, has_eos, add_bos = tok->add_bos, add_eos = tok->add_eos;
     const char *bos_s, *eos_s;
     HXQ_TRY(token_field(root, "bos_token", &has_bos, &bos_s, name, err));
     HXQ_TRY(token_field(root, "eos_token", &has_eos, &eos_s, name, err));
@@ -74,6 +74,12 @@ static int apply_config(hxq_tokenizer *tok, const cJSON *root, const char *name,
         if (!cJSON_IsBool(ab))
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: add_bos_token must be true or false", name);
         add_bos = cJSON_IsTrue(ab);
+    }
+    const cJSON *ae = cJSON_GetObjectItemCaseSensitive(root, "add_eos_token");
+    if (ae && !cJSON_IsNull(ae)) {
+        if (!cJSON_IsBool(ae))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: add_eos_token must be true or false", name);
+        add_eos = cJSON_IsTrue(ae);
     }
     int32_t bos = tok->bos, eos = -1;
     if (has_bos && bos_s && (bos = hxq_tokenizer_token_id(tok, bos_s)) < 0)
@@ -130,6 +136,7 @@ static int apply_config(hxq_tokenizer *tok, const cJSON *root, const char *name,
     for (int i = 0; i < TOK_N_EXTRA; i++)
         if (has_extra[i])
             tok->chat_extra[i] = extra[i];
+    tok->add_eos = add_eos;
     if (ct && !cJSON_IsNull(ct)) {
         tok->chat_template = tmpl;
         tok->chat_template_len = tmpl ? strlen(tmpl) : 0;

@@ -1,5 +1,6 @@
-/* tok_decode.c - vocabulary look-ups, decoding ids to text and the
- * streaming decoder that holds back incomplete UTF-8 sequences. */
+/* tok_decode.c - vocabulary look-ups, and decoding ids to text, whole or as
+ * a stream: both run the decoder steps of tok_decoders.c, the whole decode
+ * being the stream of every id. */
 #include "tok_int.h"
 
 #include <stdlib.h>
@@ -55,16 +56,6 @@ int hxq_tokenizer_eos_ids(const hxq_tokenizer *tok, const int32_t **ids)
     return tok ? tok->n_eos : 0;
 }
 
-int32_t hxq_tokenizer_bos_id(const hxq_tokenizer *tok)
-{
-    return tok ? tok->bos : -1;
-}
-
-int hxq_tokenizer_adds_bos(const hxq_tokenizer *tok)
-{
-    return tok && tok->add_bos && tok->bos >= 0;
-}
-
 /* ---- decoding ---------------------------------------------------------- */
 
 /* The bytes of id for decoding, or NULL when it is unknown or skipped. */
@@ -76,50 +67,14 @@ static const tok_entry *decoded(const hxq_tokenizer *tok, int32_t id, int flags)
     return e;
 }
 
-int hxq_tokenizer_decode(const hxq_tokenizer *tok, const int32_t *ids, int64_t n,
-                         int flags, char **text, size_t *len, hxq_error *err)
-{
-    if (!tok || !text || n < 0 || (!ids && n > 0))
-        return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_decode: bad arguments");
-    size_t total = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const tok_entry *e = decoded(tok, ids[i], flags);
-        total += e ? e->bytes_len : 0; /* < 2^32 per token, n < 2^63: no overflow on 64-bit */
-    }
-    char *raw = malloc(total ? total : 1);
-    if (!raw)
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding %lld ids", (long long)n);
-    size_t o = 0;
-    for (int64_t i = 0; i < n; i++) {
-        const tok_entry *e = decoded(tok, ids[i], flags);
-        if (e) {
-            memcpy(raw + o, e->bytes, e->bytes_len);
-            o += e->bytes_len;
-        }
-    }
-    char *out = NULL;
-    size_t olen = 0, ocap = 0;
-    int rc = tok_utf8_lossy_append((const uint8_t *)raw, o, &out, &olen, &ocap);
-    free(raw);
-    if (rc < 0) {
-        free(out);
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding %lld ids", (long long)n);
-    }
-    *text = out;
-    if (len)
-        *len = olen;
-    return HXQ_OK;
-}
-
 /* ---- streaming ------------------------------------------------------------ */
 
 struct hxq_tokenizer_stream {
     const hxq_tokenizer *tok;
     int flags;
-    char *pending; /* bytes not emitted yet (an incomplete sequence) */
-    size_t npending, pending_cap;
-    char *out;     /* the text handed out by the last call */
-    size_t out_cap;
+    tok_dec_state *st; /* one per decoder step, and the output's */
+    char *out;         /* the text handed out by the last call */
+    size_t olen, ocap;
 };
 
 int hxq_tokenizer_stream_create(const hxq_tokenizer *tok, int flags,
@@ -128,26 +83,33 @@ int hxq_tokenizer_stream_create(const hxq_tokenizer *tok, int flags,
     if (!tok || !out)
         return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_stream_create: NULL argument");
     hxq_tokenizer_stream *s = calloc(1, sizeof(*s));
-    if (!s)
+    if (!s || !(s->st = calloc((size_t)tok->n_dec + 1, sizeof(*s->st)))) {
+        free(s);
         return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
+    }
     s->tok = tok;
     s->flags = flags;
     *out = s;
     return HXQ_OK;
 }
 
-/* Emits pending[0, n) as lossy UTF-8 and keeps the rest pending. */
-static int emit(hxq_tokenizer_stream *s, size_t n, const char **text, size_t *len,
-                hxq_error *err)
+/* Appends id's text to s->out (nothing for skipped and unknown ids). */
+static int feed(hxq_tokenizer_stream *s, int32_t id, hxq_error *err)
 {
-    size_t olen = 0;
-    if (tok_utf8_lossy_append((const uint8_t *)s->pending, n, &s->out, &olen, &s->out_cap) < 0)
-        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-    if (s->npending > n)
-        memmove(s->pending, s->pending + n, s->npending - n);
-    s->npending -= n;
+    const tok_entry *e = decoded(s->tok, id, s->flags);
+    if (e && tok_decoder_push(s->tok, s->st, e, &s->out, &s->olen, &s->ocap) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding");
+    return HXQ_OK;
+}
+
+static int hand_out(hxq_tokenizer_stream *s, const char **text, size_t *len, hxq_error *err)
+{
+    if (tok_buf_reserve(&s->out, &s->ocap, s->olen + 1) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding");
+    s->out[s->olen] = 0;
     *text = s->out;
-    *len = olen;
+    *len = s->olen;
+    s->olen = 0;
     return HXQ_OK;
 }
 
@@ -156,15 +118,9 @@ int hxq_tokenizer_stream_push(hxq_tokenizer_stream *s, int32_t id, const char **
 {
     if (!s || !text || !len)
         return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_stream_push: NULL argument");
-    const tok_entry *e = decoded(s->tok, id, s->flags);
-    if (e && e->bytes_len) {
-        if (tok_buf_reserve(&s->pending, &s->pending_cap, s->npending + e->bytes_len) < 0)
-            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        memcpy(s->pending + s->npending, e->bytes, e->bytes_len);
-        s->npending += e->bytes_len;
-    }
-    size_t keep = tok_utf8_incomplete_tail((const uint8_t *)s->pending, s->npending);
-    return emit(s, s->npending - keep, text, len, err);
+    s->olen = 0;
+    HXQ_TRY(feed(s, id, err));
+    return hand_out(s, text, len, err);
 }
 
 int hxq_tokenizer_stream_flush(hxq_tokenizer_stream *s, const char **text, size_t *len,
@@ -172,14 +128,47 @@ int hxq_tokenizer_stream_flush(hxq_tokenizer_stream *s, const char **text, size_
 {
     if (!s || !text || !len)
         return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_stream_flush: NULL argument");
-    return emit(s, s->npending, text, len, err);
+    s->olen = 0;
+    if (tok_decoder_finish(s->tok, s->st, &s->out, &s->olen, &s->ocap) < 0)
+        return hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding");
+    return hand_out(s, text, len, err);
 }
 
 void hxq_tokenizer_stream_free(hxq_tokenizer_stream *s)
 {
     if (!s)
         return;
-    free(s->pending);
+    tok_decoder_state_free(s->st, s->tok->n_dec + 1);
+    free(s->st);
     free(s->out);
     free(s);
+}
+
+/* ---- decoding ----------------------------------------------------------- */
+
+int hxq_tokenizer_decode(const hxq_tokenizer *tok, const int32_t *ids, int64_t n,
+                         int flags, char **text, size_t *len, hxq_error *err)
+{
+    if (!tok || !text || n < 0 || (!ids && n > 0))
+        return hxq_err(err, HXQ_ERR_INVALID, "hxq_tokenizer_decode: bad arguments");
+    hxq_tokenizer_stream *s;
+    HXQ_TRY(hxq_tokenizer_stream_create(tok, flags, &s, err));
+    int rc = HXQ_OK;
+    for (int64_t i = 0; i < n && rc == HXQ_OK; i++)
+        rc = feed(s, ids[i], err);
+    if (rc == HXQ_OK && tok_decoder_finish(tok, s->st, &s->out, &s->olen, &s->ocap) < 0)
+        rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding %lld ids", (long long)n);
+    if (rc == HXQ_OK && tok_buf_reserve(&s->out, &s->ocap, s->olen + 1) < 0)
+        rc = hxq_err(err, HXQ_ERR_NOMEM, "out of memory decoding %lld ids", (long long)n);
+    if (rc < 0) {
+        hxq_tokenizer_stream_free(s);
+        return rc;
+    }
+    s->out[s->olen] = 0;
+    *text = s->out;
+    if (len)
+        *len = s->olen;
+    s->out = NULL;
+    hxq_tokenizer_stream_free(s);
+    return HXQ_OK;
 }

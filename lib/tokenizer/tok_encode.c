@@ -18,25 +18,28 @@ static int nomem(hxq_error *err)
 }
 
 /* A piece between raw added tokens: normalize, split on normalized added
- * tokens, pre-tokenize and BPE the rest. */
-static int encode_piece(encode_ctx *c, const char *s, size_t n, hxq_error *err)
+ * tokens, pre-tokenize and BPE the rest. at_start: the piece begins the
+ * text (Metaspace's prepend_scheme "first" looks at that). */
+static int encode_piece(encode_ctx *c, const char *s, size_t n, int at_start, hxq_error *err)
 {
     if (!n)
         return HXQ_OK;
     const hxq_tokenizer *tok = c->tok;
+    int32_t cp;
+    size_t fs = at_start ? tok_utf8_next(s, n, &cp) : 0;
     char *norm;
     size_t nn;
-    HXQ_TRY(tok_normalize(tok->norm, s, n, &norm, &nn, err));
+    HXQ_TRY(tok_normalize(tok, s, n, &fs, &c->pre.rs, &norm, &nn, err));
     const char *t = norm ? norm : s;
     size_t pos = 0, ms, me;
     const tok_added *a;
     int rc = HXQ_OK;
     while (rc == HXQ_OK && pos < nn) {
         if (!tok_matcher_find(&tok->norm_match, t, nn, pos, &ms, &me, &a)) {
-            rc = tok_pretok_run(tok, t + pos, nn - pos, &c->pre, err);
+            rc = tok_pretok_run(tok, t + pos, nn - pos, pos ? 0 : fs, &c->pre, err);
             break;
         }
-        rc = tok_pretok_run(tok, t + pos, ms - pos, &c->pre, err);
+        rc = tok_pretok_run(tok, t + pos, ms - pos, pos ? 0 : fs, &c->pre, err);
         if (rc == HXQ_OK && tok_ids_push(&c->ids, a->id) < 0)
             rc = nomem(err);
         pos = me;
@@ -58,8 +61,6 @@ int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
     c.tok = tok;
     c.pre.out = &c.ids;
     int rc = HXQ_OK;
-    if (tok->re && !(c.pre.md = pcre2_match_data_create_from_pattern(tok->re, NULL)))
-        rc = nomem(err);
     /* long texts repeat their words: remember each word's ids */
     if (len >= TOK_CACHE_MIN_TEXT && tok_cache_init(&c.pre.cache) < 0)
         rc = nomem(err);
@@ -67,20 +68,17 @@ int hxq_tokenizer_encode(const hxq_tokenizer *tok, const char *text, size_t len,
     const tok_added *a;
     while (rc == HXQ_OK && pos < len) {
         if (!tok_matcher_find(&tok->raw_match, text, len, pos, &ms, &me, &a)) {
-            rc = encode_piece(&c, text + pos, len - pos, err);
+            rc = encode_piece(&c, text + pos, len - pos, pos == 0, err);
             break;
         }
-        rc = encode_piece(&c, text + pos, ms - pos, err);
+        rc = encode_piece(&c, text + pos, ms - pos, pos == 0, err);
         if (rc == HXQ_OK && tok_ids_push(&c.ids, a->id) < 0)
             rc = nomem(err);
         pos = me;
     }
     if (rc == HXQ_OK && !c.ids.v && !(c.ids.v = malloc(sizeof(int32_t))))
         rc = nomem(err);
-    pcre2_match_data_free(c.pre.md);
-    tok_bpe_scratch_free(&c.pre.bpe);
-    tok_cache_free(&c.pre.cache);
-    free(c.pre.prefixed);
+    tok_pretok_ctx_free(&c.pre);
     if (rc < 0) {
         free(c.ids.v);
         return rc;

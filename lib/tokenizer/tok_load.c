@@ -4,6 +4,7 @@
 #include "tok_int.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +29,14 @@ const char *tok_quote(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
-static const char *type_of(const cJSON *o)
+const char *tok_json_type(const cJSON *o)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(t) ? t->valuestring : NULL;
 }
 
-/* Optional boolean field; *out keeps its default when absent or null. */
-static int get_flag(const cJSON *o, const char *key, int *out, const char *name,
-                    const char *where, hxq_error *err)
+int tok_json_flag(const cJSON *o, const char *key, int *out, const char *name,
+                  const char *where, hxq_error *err)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!v || cJSON_IsNull(v))
@@ -47,8 +47,65 @@ static int get_flag(const cJSON *o, const char *key, int *out, const char *name,
     return HXQ_OK;
 }
 
-/* An integer id in [0, TOK_MAX_ID). */
-static int get_id(const cJSON *v, int32_t *out)
+int tok_json_str(const cJSON *o, const char *key, const char **out, const char *name,
+                 const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsString(v))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a string", name, where, key);
+    *out = v->valuestring;
+    return HXQ_OK;
+}
+
+int tok_json_count(const cJSON *o, const char *key, int32_t *out, const char *name,
+                   const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v || cJSON_IsNull(v))
+        return HXQ_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > INT32_MAX ||
+        v->valuedouble != (double)(int32_t)v->valuedouble)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a non-negative integer", name,
+                       where, key);
+    *out = (int32_t)v->valuedouble;
+    return HXQ_OK;
+}
+
+int tok_json_known(const cJSON *o, const char *const *keys, const char *name,
+                   const char *where, hxq_error *err)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, o) {
+        int ok = !strcmp(e->string, "type");
+        for (const char *const *k = keys; !ok && *k; k++)
+            ok = !strcmp(e->string, *k);
+        if (!ok)
+            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s (%s): field '%s' is not supported",
+                           name, where, tok_json_type(o) ? tok_json_type(o) : "?", e->string);
+    }
+    return HXQ_OK;
+}
+
+int tok_json_char(const cJSON *o, const char *key, uint32_t *cp, char *utf8, uint8_t *len,
+                  const char *name, const char *where, hxq_error *err)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    size_t n = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    int32_t c = -1;
+    if (n && n <= 4 && hxq_utf8_valid_prefix(v->valuestring, n) == n &&
+        tok_utf8_next(v->valuestring, n, &c) == n) {
+        memcpy(utf8, v->valuestring, n);
+        *len = (uint8_t)n;
+        *cp = (uint32_t)c;
+        return HXQ_OK;
+    }
+    return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s.%s must be a string of one character", name,
+                   where, key);
+}
+
+int tok_json_id(const cJSON *v, int32_t *out)
 {
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble >= TOK_MAX_ID ||
         v->valuedouble != (double)(int32_t)v->valuedouble)
@@ -57,262 +114,221 @@ static int get_id(const cJSON *v, int32_t *out)
     return 0;
 }
 
-/* ---- normalizer / pre-tokenizer / decoder ------------------------------ */
-
-static int parse_norm_one(const cJSON *n, tok_norm *out, const char *name, hxq_error *err)
-{
-    const char *t = type_of(n);
-    if (!t)
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer has no \"type\"", name);
-    static const struct { const char *name; tok_norm norm; } forms[] = {
-        {"NFC", TOK_NORM_NFC}, {"NFKC", TOK_NORM_NFKC}, {"NFD", TOK_NORM_NFD},
-        {"NFKD", TOK_NORM_NFKD}};
-    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
-        if (!strcmp(t, forms[i].name)) {
-            *out = forms[i].norm;
-            return HXQ_OK;
-        }
-    return hxq_err(err, HXQ_ERR_UNSUPPORTED,
-                   "%s: normalizer type '%s' is not supported (supported: NFC, NFKC, NFD, NFKD, "
-                   "a Sequence of one of them, or null)", name, t);
-}
-
-static int parse_normalizer(hxq_tokenizer *tok, const cJSON *n, hxq_error *err)
-{
-    tok->norm = TOK_NORM_NONE;
-    if (!n || cJSON_IsNull(n))
-        return HXQ_OK;
-    if (!cJSON_IsObject(n))
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer must be an object or null", tok->name);
-    const char *t = type_of(n);
-    if (t && !strcmp(t, "Sequence")) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: normalizer Sequence without a "
-                           "\"normalizers\" list", tok->name);
-        int count = cJSON_GetArraySize(list);
-        if (count > 1)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: normalizer Sequence of %d normalizers "
-                           "is not supported (at most one)", tok->name, count);
-        return count ? parse_norm_one(cJSON_GetArrayItem(list, 0), &tok->norm, tok->name, err)
-                     : HXQ_OK;
-    }
-    return parse_norm_one(n, &tok->norm, tok->name, err);
-}
-
-static int parse_bytelevel(hxq_tokenizer *tok, const cJSON *p, const char *where, hxq_error *err)
-{
-    tok->add_prefix_space = 1; /* HF's defaults */
-    tok->use_regex = 1;
-    HXQ_TRY(get_flag(p, "add_prefix_space", &tok->add_prefix_space, tok->name, where, err));
-    return get_flag(p, "use_regex", &tok->use_regex, tok->name, where, err);
-}
-
-static int parse_pre_tokenizer(hxq_tokenizer *tok, const cJSON *p, hxq_error *err)
-{
-    if (!p || cJSON_IsNull(p))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer null is not supported "
-                       "(only ByteLevel)", tok->name);
-    const char *t = cJSON_IsObject(p) ? type_of(p) : NULL;
-    if (!t)
-        return hxq_err(err, HXQ_ERR_FORMAT, "%s: pre_tokenizer has no \"type\"", tok->name);
-    if (!strcmp(t, "Sequence")) {
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
-        const cJSON *one = cJSON_GetArrayItem(list, 0);
-        const char *t1 = one ? type_of(one) : NULL;
-        if (cJSON_IsArray(list) && cJSON_GetArraySize(list) == 1 && t1 && !strcmp(t1, "ByteLevel"))
-            return parse_bytelevel(tok, one, "pre_tokenizer.pretokenizers[0]", err);
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer Sequence (of '%s'...) is not "
-                       "supported (only ByteLevel)", tok->name, t1 ? t1 : "?");
-    }
-    if (strcmp(t, "ByteLevel"))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: pre_tokenizer type '%s' is not supported "
-                       "(only ByteLevel)", tok->name, t);
-    return parse_bytelevel(tok, p, "pre_tokenizer", err);
-}
-
-static int parse_decoder(hxq_tokenizer *tok, const cJSON *d, hxq_error *err)
-{
-    const char *t = cJSON_IsObject(d) ? type_of(d) : NULL;
-    if (!t || strcmp(t, "ByteLevel"))
-        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: decoder type '%s' is not supported (only "
-                       "ByteLevel)", tok->name, t ? t : cJSON_IsNull(d) || !d ? "null" : "?");
-    return HXQ_OK;
-}
-
 /* ---- model ---------------------------------------------------------------- */
 
-/* Decoded bytes of a token string: byte-level characters map back to their
- * bytes; a token with any other character stays as its UTF-8 (HF's
- * ByteLevel decoder does the same, per token). */
 static int set_token(hxq_tokenizer *tok, int32_t id, const char *s, size_t n, uint8_t flags)
 {
     tok_entry *e = &tok->tokens[id];
     char *str = tok_arena_dup(&tok->arena, s, n);
-    char *bytes = tok_arena_alloc(&tok->arena, n ? n : 1);
-    if (!str || !bytes)
+    if (!str)
         return -1;
-    size_t o = 0, i = 0;
-    int mapped = 1;
-    while (i < n) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i,
-                                              (utf8proc_ssize_t)(n - i), &cp);
-        int b = k > 0 ? tok_cp_to_byte((uint32_t)cp) : -1;
-        if (b < 0) {
-            mapped = 0;
-            break;
-        }
-        bytes[o++] = (char)b;
-        i += (size_t)k;
-    }
-    if (!mapped) {
-        memcpy(bytes, s, n);
-        o = n;
-    }
     e->str = str;
     e->str_len = (uint32_t)n;
-    e->bytes = bytes;
-    e->bytes_len = (uint32_t)o;
     e->flags = (uint8_t)(flags | TOK_F_PRESENT);
     return 0;
 }
 
-/* First pass over the ids: the vocabulary size. */
-static int scan_ids(hxq_tokenizer *tok, const cJSON *vocab, const cJSON *added, hxq_error *err)
+/* Every token's decoded bytes (hxq_tokenizer_token_bytes()). */
+static int token_bytes(hxq_tokenizer *tok, hxq_error *err)
+{
+    for (int32_t id = 0; id < tok->vocab_size; id++) {
+        tok_entry *e = &tok->tokens[id];
+        if (!(e->flags & TOK_F_PRESENT))
+            continue;
+        if (tok_decoder_token_bytes(tok, e->str, e->str_len, &e->bytes, &e->bytes_len) < 0)
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+    }
+    return HXQ_OK;
+}
+
+/* First pass over the ids: the size of the id table (the vocabulary's ids,
+ * and room for each added token to get a new one). */
+static int scan_ids(hxq_tokenizer *tok, const tok_model_lists *l, const cJSON *added,
+                    hxq_error *err)
 {
     char q[96];
     int32_t max = -1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
-        int32_t id;
-        if (get_id(e, &id) < 0)
+    for (int64_t k = 0; k < l->n_vocab; k++) {
+        double v = l->id[k];
+        if (!(v >= 0 && v < TOK_MAX_ID && v == (double)(int32_t)v))
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: token '%s' has id %.17g, "
                            "not an integer in [0, %d)", tok->name,
-                           tok_quote(e->string, strlen(e->string), q, sizeof(q)),
-                           cJSON_IsNumber(e) ? e->valuedouble : -1.0, TOK_MAX_ID);
-        if (id > max)
-            max = id;
+                           tok_quote(l->key[k].p, l->key[k].n, q, sizeof(q)),
+                           isnan(v) ? -1.0 : v, TOK_MAX_ID);
+        if ((int32_t)v > max)
+            max = (int32_t)v;
     }
     int i = 0;
+    const cJSON *e;
     cJSON_ArrayForEach(e, added) {
         int32_t id;
-        if (!cJSON_IsObject(e) || get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
+        if (!cJSON_IsObject(e) || tok_json_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &id) < 0)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"id\" is not an integer "
                            "in [0, %d)", tok->name, i, TOK_MAX_ID);
-        if (id > max)
-            max = id;
         i++;
     }
     if (max < 0)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab is empty", tok->name);
     /* ids are dense in real files; a few entries claiming huge ids would
      * only make the id table enormous */
-    int64_t entries = (int64_t)cJSON_GetArraySize(vocab) + i;
+    int64_t entries = l->n_vocab;
     if ((int64_t)max >= 4 * entries + 1024)
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: largest id %d is far beyond the %lld "
                        "entries (ids must be nearly dense)", tok->name, max, (long long)entries);
-    tok->vocab_size = max + 1;
-    tok->tokens = hxq_calloc_array(tok->vocab_size, sizeof(*tok->tokens));
+    int64_t size = (max + 1 > entries ? max + 1 : entries) + i;
+    tok->vocab_size = (int32_t)size;
+    tok->tokens = hxq_calloc_array(size, sizeof(*tok->tokens));
     if (!tok->tokens)
-        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory for %d tokens", tok->name, max + 1);
+        return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory for %lld tokens", tok->name,
+                       (long long)size);
     return HXQ_OK;
 }
 
-static int parse_vocab(hxq_tokenizer *tok, const cJSON *vocab, hxq_error *err)
+static int parse_vocab(hxq_tokenizer *tok, const tok_model_lists *l, hxq_error *err)
 {
     char q[96];
-    if (tok_strmap_init(&tok->vocab, cJSON_GetArraySize(vocab)) < 0)
+    if (tok_strmap_init(&tok->vocab, l->n_vocab) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
-        int32_t id = 0;
-        get_id(e, &id); /* checked by scan_ids */
-        size_t n = strlen(e->string);
+    tok_span keys[64];
+    int32_t ids[64];
+    int nb = 0;
+    for (int64_t k = 0; k <= l->n_vocab; k++) {
+        if (nb == 64 || (k == l->n_vocab && nb)) { /* a batch of map insertions */
+            if (tok_strmap_put_many(&tok->vocab, keys, ids, nb) < 0)
+                return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            nb = 0;
+        }
+        if (k == l->n_vocab)
+            break;
+        int32_t id = (int32_t)l->id[k]; /* checked by scan_ids */
+        size_t n = l->key[k].n;
         if (tok->tokens[id].flags & TOK_F_PRESENT)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.vocab: id %d is used by '%s' and '%s'",
-                           tok->name, id, tok->tokens[id].str, tok_quote(e->string, n, q, sizeof(q)));
-        if (n > UINT32_MAX / 2 || set_token(tok, id, e->string, n, 0) < 0 ||
-            tok_strmap_put(&tok->vocab, tok->tokens[id].str, (uint32_t)n, id) < 0)
+                           tok->name, id, tok->tokens[id].str,
+                           tok_quote(l->key[k].p, n, q, sizeof(q)));
+        if (n > UINT32_MAX / 2 || set_token(tok, id, l->key[k].p, n, 0) < 0)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        keys[nb] = (tok_span){tok->tokens[id].str, (uint32_t)n};
+        ids[nb++] = id;
     }
     return HXQ_OK;
 }
 
-/* Splits merge i into its two halves: "a b" or ["a", "b"]. */
-static int merge_parts(const cJSON *m, const char **a, size_t *na, const char **b, size_t *nb)
+/* Splits a cJSON merge into its halves: "a b" or ["a", "b"]. */
+static int merge_parts(const cJSON *m, tok_span *a, tok_span *b)
 {
     if (cJSON_IsString(m)) {
         const char *s = m->valuestring, *sp = strchr(s, ' ');
         if (!sp || strchr(sp + 1, ' '))
             return -1;
-        *a = s;
-        *na = (size_t)(sp - s);
-        *b = sp + 1;
-        *nb = strlen(sp + 1);
+        *a = (tok_span){s, (uint32_t)(sp - s)};
+        *b = (tok_span){sp + 1, (uint32_t)strlen(sp + 1)};
         return 0;
     }
     const cJSON *x = cJSON_GetArrayItem(m, 0), *y = cJSON_GetArrayItem(m, 1);
     if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) != 2 || !cJSON_IsString(x) || !cJSON_IsString(y))
         return -1;
-    *a = x->valuestring;
-    *na = strlen(*a);
-    *b = y->valuestring;
-    *nb = strlen(*b);
+    *a = (tok_span){x->valuestring, (uint32_t)strlen(x->valuestring)};
+    *b = (tok_span){y->valuestring, (uint32_t)strlen(y->valuestring)};
     return 0;
 }
 
-static int parse_merges(hxq_tokenizer *tok, const cJSON *merges, hxq_error *err)
+/* The lists of a cJSON model (when the fast reader declined the file). */
+static int lists_of(const cJSON *vocab, const cJSON *merges, tok_model_lists *l)
+{
+    int64_t nv = cJSON_GetArraySize(vocab), nm = cJSON_GetArraySize(merges);
+    l->key = hxq_alloc_array(nv, sizeof(*l->key));
+    l->id = hxq_alloc_array(nv, sizeof(*l->id));
+    l->ma = hxq_alloc_array(nm, sizeof(*l->ma));
+    l->mb = hxq_alloc_array(nm, sizeof(*l->mb));
+    if (!l->key || !l->id || !l->ma || !l->mb)
+        return -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        l->key[l->n_vocab] = (tok_span){e->string, (uint32_t)strlen(e->string)};
+        l->id[l->n_vocab++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
+    }
+    cJSON_ArrayForEach(e, merges) {
+        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0)
+            l->ma[l->n_merges].p = NULL;
+        l->n_merges++;
+    }
+    return 0;
+}
+
+#define MERGE_BATCH 21 /* 63 look-ups: one batch of tok_strmap_get_many */
+
+static int parse_merges(hxq_tokenizer *tok, const tok_model_lists *l, hxq_error *err)
 {
     char q[96];
-    int n = cJSON_GetArraySize(merges);
-    if (tok_pairmap_init(&tok->merges, n) < 0)
+    if (tok_pairmap_init(&tok->merges, l->n_merges) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
     char *cat = NULL;
     size_t cat_cap = 0;
-    int rank = 0, rc = HXQ_OK;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, merges) {
-        const char *a, *b;
-        size_t na, nb;
-        if (merge_parts(m, &a, &na, &b, &nb) < 0) {
-            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d] is not \"a b\" or [\"a\", "
-                         "\"b\"]", tok->name, rank);
-            break;
-        }
-        if (tok_buf_reserve(&cat, &cat_cap, na + nb + 1) < 0) {
+    int rc = HXQ_OK;
+    tok_span keys[3 * MERGE_BATCH];
+    int32_t ids[3 * MERGE_BATCH];
+    for (int64_t r0 = 0; r0 < l->n_merges && rc == HXQ_OK; r0 += MERGE_BATCH) {
+        int nb = l->n_merges - r0 < MERGE_BATCH ? (int)(l->n_merges - r0) : MERGE_BATCH;
+        size_t need = 0;
+        for (int j = 0; j < nb; j++)
+            need += (size_t)l->ma[r0 + j].n + l->mb[r0 + j].n;
+        if (tok_buf_reserve(&cat, &cat_cap, need + 1) < 0) {
             rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
             break;
         }
-        memcpy(cat, a, na);
-        memcpy(cat + na, b, nb);
-        int32_t ia = tok_strmap_get(&tok->vocab, a, na), ib = tok_strmap_get(&tok->vocab, b, nb);
-        int32_t ic = tok_strmap_get(&tok->vocab, cat, na + nb);
-        if (ia < 0 || ib < 0 || ic < 0) {
-            const char *bad = ia < 0 ? a : ib < 0 ? b : cat;
-            size_t nbad = ia < 0 ? na : ib < 0 ? nb : na + nb;
-            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%d]: token '%s' is not in the "
-                         "vocabulary", tok->name, rank, tok_quote(bad, nbad, q, sizeof(q)));
-            break;
+        /* the batch's halves and concatenations, looked up together */
+        size_t o = 0;
+        for (int j = 0; j < nb; j++) {
+            const tok_span *a = &l->ma[r0 + j], *b = &l->mb[r0 + j];
+            if (!a->p) { /* malformed: stop the batch there */
+                nb = j;
+                break;
+            }
+            memcpy(cat + o, a->p, a->n);
+            memcpy(cat + o + a->n, b->p, b->n);
+            keys[3 * j] = *a;
+            keys[3 * j + 1] = *b;
+            keys[3 * j + 2] = (tok_span){cat + o, a->n + b->n};
+            o += (size_t)a->n + b->n;
         }
-        if (tok_pairmap_set(&tok->merges, ia, ib, rank, ic) < 0) {
-            rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-            break;
+        tok_strmap_get_many(&tok->vocab, keys, 3 * nb, ids);
+        for (int j = 0; j < nb; j++)
+            tok_pairmap_prefetch(&tok->merges, ids[3 * j], ids[3 * j + 1]);
+        for (int j = 0; j < nb && rc == HXQ_OK; j++) {
+            int64_t rank = r0 + j;
+            int32_t ia = ids[3 * j], ib = ids[3 * j + 1], ic = ids[3 * j + 2];
+            if (ia < 0 || ib < 0 || ic < 0) {
+                const tok_span *bad = &keys[3 * j + (ia < 0 ? 0 : ib < 0 ? 1 : 2)];
+                rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%lld]: token '%s' is not in "
+                             "the vocabulary", tok->name, (long long)rank,
+                             tok_quote(bad->p, bad->n, q, sizeof(q)));
+            } else if (rank > INT32_MAX ||
+                       tok_pairmap_set(&tok->merges, ia, ib, (int32_t)rank, ic) < 0) {
+                rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+            }
         }
-        rank++;
+        if (rc == HXQ_OK && nb < MERGE_BATCH && r0 + nb < l->n_merges)
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: model.merges[%lld] is not \"a b\" or "
+                         "[\"a\", \"b\"]", tok->name, (long long)(r0 + nb));
     }
     free(cat);
     return rc;
 }
 
-static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *added, hxq_error *err)
+static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *added,
+                       tok_model_lists *fast, hxq_error *err)
 {
     if (!cJSON_IsObject(model))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: no \"model\" object", tok->name);
-    const char *t = type_of(model);
+    static const char *const keys[] = {"dropout", "unk_token", "continuing_subword_prefix",
+                                       "end_of_word_suffix", "fuse_unk", "byte_fallback",
+                                       "ignore_merges", "vocab", "merges", NULL};
+    const char *t = tok_json_type(model);
     if (t && strcmp(t, "BPE"))
         return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: model type '%s' is not supported (only "
                        "BPE)", tok->name, t);
+    HXQ_TRY(tok_json_known(model, keys, tok->name, "model", err));
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
     if (!cJSON_IsObject(vocab))
@@ -331,15 +347,27 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
             return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: BPE %s is not supported", tok->name,
                            affixes[i]);
     }
-    int byte_fallback = 0;
-    HXQ_TRY(get_flag(model, "fuse_unk", &tok->fuse_unk, tok->name, "model", err));
-    HXQ_TRY(get_flag(model, "byte_fallback", &byte_fallback, tok->name, "model", err));
-    HXQ_TRY(get_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "fuse_unk", &tok->fuse_unk, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "byte_fallback", &tok->byte_fallback, tok->name, "model", err));
+    HXQ_TRY(tok_json_flag(model, "ignore_merges", &tok->ignore_merges, tok->name, "model", err));
     if (added && !cJSON_IsNull(added) && !cJSON_IsArray(added))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens must be a list", tok->name);
-    HXQ_TRY(scan_ids(tok, vocab, cJSON_IsArray(added) ? added : NULL, err));
-    HXQ_TRY(parse_vocab(tok, vocab, err));
-    HXQ_TRY(parse_merges(tok, merges, err));
+    tok_model_lists own, *l = fast;
+    memset(&own, 0, sizeof(own));
+    if (!l) {
+        if (lists_of(vocab, merges, &own) < 0) {
+            tok_model_lists_free(&own);
+            return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
+        }
+        l = &own;
+    }
+    int rc = scan_ids(tok, l, cJSON_IsArray(added) ? added : NULL, err);
+    if (rc == HXQ_OK)
+        rc = parse_vocab(tok, l, err);
+    if (rc == HXQ_OK)
+        rc = parse_merges(tok, l, err);
+    tok_model_lists_free(&own);
+    HXQ_TRY(rc);
 
     tok->unk_id = -1;
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
@@ -352,24 +380,31 @@ static int parse_model(hxq_tokenizer *tok, const cJSON *model, const cJSON *adde
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: model.unk_token must be a string or null",
                        tok->name);
     }
-    for (int b = 0; b < 256; b++) {
-        utf8proc_uint8_t u[4];
-        utf8proc_ssize_t k = utf8proc_encode_char((utf8proc_int32_t)tok_byte_to_cp((uint8_t)b), u);
-        tok->byte_id[b] = tok_strmap_get(&tok->vocab, (const char *)u, (size_t)k);
-        if (tok->byte_id[b] < 0 && byte_fallback) {
-            char hex[8];
-            snprintf(hex, sizeof(hex), "<0x%02X>", b);
-            tok->byte_id[b] = tok_strmap_get(&tok->vocab, hex, strlen(hex));
-        }
-    }
     return HXQ_OK;
 }
 
 /* ---- added tokens ---------------------------------------------------------- */
 
+/* The id HF's AddedVocabulary gives an added token (the file's "id" is only
+ * checked in HF, with a warning): an earlier added token's or the model's
+ * id of the same content, else the next one after the largest added id,
+ * counting from the model's number of tokens. */
+static int32_t added_id(const hxq_tokenizer *tok, const char *content, size_t len, int32_t max,
+                        int32_t model_count)
+{
+    int32_t id = tok_strmap_get(&tok->added_map, content, len);
+    if (id < 0)
+        id = tok_strmap_get(&tok->vocab, content, len);
+    if (id >= 0)
+        return id;
+    return max >= model_count || model_count == 0 ? max + 1 : model_count;
+}
+
 static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
 {
+    char q[96];
     int n = cJSON_IsArray(added) ? cJSON_GetArraySize(added) : 0;
+    int32_t max = -1, model_count = (int32_t)tok->vocab.count;
     tok->added = hxq_calloc_array(n, sizeof(*tok->added));
     if (!tok->added || tok_strmap_init(&tok->added_map, n) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
@@ -379,20 +414,42 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         if (!cJSON_IsString(c))
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: added_tokens[%d]: \"content\" is missing "
                            "or not a string", tok->name, i);
-        tok_added *a = &tok->added[i];
         int normalized = 1, special = 0, lstrip = 0, rstrip = 0, single_word = 0;
         char where[48];
         snprintf(where, sizeof(where), "added_tokens[%d]", i);
-        HXQ_TRY(get_flag(e, "special", &special, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "special", &special, tok->name, where, err));
         normalized = !special; /* HF's default */
-        HXQ_TRY(get_flag(e, "normalized", &normalized, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "lstrip", &lstrip, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "rstrip", &rstrip, tok->name, where, err));
-        HXQ_TRY(get_flag(e, "single_word", &single_word, tok->name, where, err));
-        get_id(cJSON_GetObjectItemCaseSensitive(e, "id"), &a->id); /* checked by scan_ids */
+        HXQ_TRY(tok_json_flag(e, "normalized", &normalized, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "lstrip", &lstrip, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "rstrip", &rstrip, tok->name, where, err));
+        HXQ_TRY(tok_json_flag(e, "single_word", &single_word, tok->name, where, err));
         size_t len = strlen(c->valuestring);
         if (len > UINT32_MAX / 4)
             return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s is too long", tok->name, where);
+        if (!len)
+            continue; /* HF ignores empty added tokens */
+        int32_t earlier = tok_strmap_get(&tok->added_map, c->valuestring, len);
+        int32_t id = added_id(tok, c->valuestring, len, max, model_count);
+        if (id >= tok->vocab_size)
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: id %d out of range", tok->name, where,
+                           id);
+        if (earlier < 0 && tok_strmap_get(&tok->vocab, c->valuestring, len) < 0 &&
+            (tok->tokens[id].flags & TOK_F_PRESENT))
+            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s '%s' gets id %d, which model.vocab "
+                           "already uses", tok->name, where,
+                           tok_quote(c->valuestring, len, q, sizeof(q)), id);
+        if (id > max)
+            max = id;
+        if (earlier >= 0) { /* the same content again: its flags replace the earlier ones */
+            for (int32_t k = 0; k < tok->n_added; k++)
+                if (tok->added[k].id == earlier) {
+                    special |= tok->added[k].special;
+                    tok->added[k] = tok->added[--tok->n_added];
+                    break;
+                }
+        }
+        tok_added *a = &tok->added[tok->n_added];
+        a->id = earlier >= 0 ? earlier : id;
         a->normalized = (uint8_t)normalized;
         a->special = (uint8_t)special;
         a->lstrip = (uint8_t)lstrip;
@@ -403,13 +460,17 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
         a->content = tok->tokens[a->id].str;
         a->len = (uint32_t)len;
-        if (tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
+        if (earlier < 0 && tok_strmap_put(&tok->added_map, a->content, a->len, a->id) < 0)
             return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-        if (normalized && tok->norm != TOK_NORM_NONE) {
+        if (normalized && tok->n_norm) {
             /* matched against normalized text, so normalize the pattern */
             char *nc;
             size_t nn;
-            HXQ_TRY(tok_normalize(tok->norm, a->content, a->len, &nc, &nn, err));
+            tok_re_scratch rs;
+            memset(&rs, 0, sizeof(rs));
+            int rc = tok_normalize(tok, a->content, a->len, NULL, &rs, &nc, &nn, err);
+            tok_re_scratch_free(&rs);
+            HXQ_TRY(rc);
             if (nc) {
                 a->content = tok_arena_dup(&tok->arena, nc, nn);
                 a->len = (uint32_t)nn;
@@ -420,26 +481,41 @@ static int parse_added(hxq_tokenizer *tok, const cJSON *added, hxq_error *err)
         }
         tok->n_added++;
     }
+    while (tok->vocab_size > 1 && !(tok->tokens[tok->vocab_size - 1].flags & TOK_F_PRESENT))
+        tok->vocab_size--;
     if (tok_matcher_build(&tok->raw_match, tok->added, tok->n_added, 0) < 0 ||
         tok_matcher_build(&tok->norm_match, tok->added, tok->n_added, 1) < 0)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
     return HXQ_OK;
 }
 
-static int load_root(hxq_tokenizer *tok, const cJSON *root, hxq_error *err)
+static int load_root(hxq_tokenizer *tok, const cJSON *root, tok_model_lists *fast,
+                     hxq_error *err)
 {
     if (!cJSON_IsObject(root))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: not a JSON object", tok->name);
+    static const char *const keys[] = {"version", "truncation", "padding", "added_tokens",
+                                       "normalizer", "pre_tokenizer", "model", "post_processor",
+                                       "decoder", NULL};
+    HXQ_TRY(tok_json_known(root, keys, tok->name, "the top level", err));
+    const cJSON *trunc = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+    const cJSON *pad = cJSON_GetObjectItemCaseSensitive(root, "padding");
+    if ((trunc && !cJSON_IsNull(trunc)) || (pad && !cJSON_IsNull(pad)))
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s is not supported (it must be null)",
+                       tok->name, trunc && !cJSON_IsNull(trunc) ? "truncation" : "padding");
     /* the normalizer first: added tokens are normalized with it */
-    HXQ_TRY(parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err));
-    HXQ_TRY(parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
-                                err));
-    HXQ_TRY(parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
+    HXQ_TRY(tok_parse_normalizer(tok, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err));
+    HXQ_TRY(tok_parse_pre_tokenizer(tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"),
+                                    err));
+    HXQ_TRY(tok_parse_decoder(tok, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err));
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
-    HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, err));
+    HXQ_TRY(parse_model(tok, cJSON_GetObjectItemCaseSensitive(root, "model"), added, fast, err));
     HXQ_TRY(parse_added(tok, added, err));
-    if (tok->use_regex)
-        HXQ_TRY(tok_regex_compile(tok, err));
+    HXQ_TRY(tok_parse_post_processor(tok, cJSON_GetObjectItemCaseSensitive(root,
+                                                                           "post_processor"),
+                                     err));
+    HXQ_TRY(token_bytes(tok, err));
+    tok_bpe_prepare(tok);
     tok_find_default_eos(tok);
     return HXQ_OK;
 }
@@ -456,15 +532,27 @@ int hxq_tokenizer_load_json(const char *json, size_t len, const char *name,
     }
     tok->bos = -1;
     tok->unk_id = -1;
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-    int rc;
-    if (!root) {
-        size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
-        rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: invalid JSON near byte %zu", tok->name, at);
-    } else {
-        rc = load_root(tok, root, err);
+    tok->add_bos = tok->add_eos = -1;
+    /* vocab and merges read directly, the rest by cJSON; or all by cJSON */
+    tok_model_lists fast;
+    int rc = tok_fastjson_split(tok, json, len, &fast);
+    cJSON *root = NULL;
+    if (rc == HXQ_OK && !(root = cJSON_ParseWithLength(fast.rest, fast.rest_len)))
+        rc = 1;
+    if (rc == 1) {
+        tok_model_lists_free(&fast);
+        const char *end = NULL;
+        root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+        if (!root) {
+            size_t at = end && end >= json && end <= json + len ? (size_t)(end - json) : 0;
+            rc = hxq_err(err, HXQ_ERR_FORMAT, "%s: invalid JSON near byte %zu", tok->name, at);
+        }
+    } else if (rc < 0) {
+        rc = hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
     }
+    if (root)
+        rc = load_root(tok, root, fast.rest ? &fast : NULL, err);
+    tok_model_lists_free(&fast);
     cJSON_Delete(root);
     if (rc < 0) {
         hxq_tokenizer_free(tok);
@@ -483,7 +571,11 @@ void hxq_tokenizer_free(hxq_tokenizer *tok)
     tok_pairmap_free(&tok->merges);
     tok_matcher_free(&tok->raw_match);
     tok_matcher_free(&tok->norm_match);
-    pcre2_code_free(tok->re);
+    tok_normalizer_free(tok);
+    tok_pre_tokenizer_free(tok);
+    tok_decoder_free(tok);
+    free(tok->post_pre);
+    free(tok->post_post);
     free(tok->added);
     free(tok->tokens);
     free(tok->chat_bos);

@@ -1,5 +1,5 @@
 /* tok_prompt.c - the token ids a generation starts from: a raw prompt
- * (with the BOS the tokenizer asks for) or a rendered chat. `hxq run` and
+ * (with the post-processor's special tokens, e.g. a BOS) or a rendered chat. `hxq run` and
  * `hxq serve` both build their prompts here, so they feed the same ids. */
 #include "tok_int.h"
 
@@ -11,19 +11,7 @@ int hxq_tokenizer_encode_prompt(const hxq_tokenizer *tok, const char *text, size
 {
     int32_t *v = NULL;
     int64_t n = 0;
-    HXQ_TRY(hxq_tokenizer_encode(tok, text, len, &v, &n, err));
-    int32_t bos = hxq_tokenizer_bos_id(tok);
-    if (hxq_tokenizer_adds_bos(tok) && bos >= 0) {
-        int32_t *b = realloc(v, (size_t)(n + 1) * sizeof(int32_t));
-        if (!b) {
-            free(v);
-            return hxq_err(err, HXQ_ERR_NOMEM, "out of memory");
-        }
-        memmove(b + 1, b, (size_t)n * sizeof(int32_t));
-        b[0] = bos;
-        v = b;
-        n++;
-    }
+    HXQ_TRY(hxq_tokenizer_encode_special(tok, text, len, &v, &n, err));
     if (n == 0) {
         free(v);
         return hxq_err(err, HXQ_ERR_INVALID, "the prompt encodes to no tokens");

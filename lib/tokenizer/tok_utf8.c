@@ -35,6 +35,21 @@ int tok_cp_to_byte(uint32_t cp)
     return -1;
 }
 
+size_t tok_bytelevel_map(const uint8_t *s, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = tok_byte_to_cp(s[i]);
+        if (cp < 0x80) {
+            out[o++] = (char)cp;
+        } else {
+            out[o++] = (char)(0xC0 | cp >> 6);
+            out[o++] = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    return o;
+}
+
 /* ---- sequence structure ------------------------------------------------ */
 
 /* For a lead byte: the number of continuation bytes and the allowed range
@@ -101,6 +116,30 @@ int tok_buf_reserve(char **buf, size_t *cap, size_t need)
         return -1;
     *buf = p;
     *cap = c;
+    return 0;
+}
+
+const char *tok_memmem(const char *hay, size_t n, const char *needle, size_t m)
+{
+    const char *end = hay + n;
+    while (m && (size_t)(end - hay) >= m) {
+        const char *p = memchr(hay, needle[0], (size_t)(end - hay) - m + 1);
+        if (!p)
+            return NULL;
+        if (!memcmp(p + 1, needle + 1, m - 1))
+            return p;
+        hay = p + 1;
+    }
+    return NULL;
+}
+
+int tok_buf_append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (n > SIZE_MAX - *len || tok_buf_reserve(buf, cap, *len + n) < 0)
+        return -1;
+    if (n)
+        memcpy(*buf + *len, s, n);
+    *len += n;
     return 0;
 }
 

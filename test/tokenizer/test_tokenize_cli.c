@@ -1,5 +1,6 @@
 /* test_tokenize_cli.c - `hxq tokenize`: output formats, byte-exact input
- * from files and stdin, --decode, and exit codes. */
+ * from files and stdin, --decode, --add-special (with the Llama-2 file of
+ * `make test-fixtures-npm`), and exit codes. */
 #include "hxq_test.h"
 
 #include <stdio.h>
@@ -91,6 +92,28 @@ START_TEST(decode_round_trip)
 }
 END_TEST
 
+/* --add-special: the post-processor's tokens (Llama-2's <s>; OLMoE none) */
+START_TEST(add_special_tokens)
+{
+    char *out;
+    ck_assert_int_eq(run(&out, NULL, "%s tokenize --tokenizer %s --json --add-special 'Hello'",
+                         "test/fixtures/npm/llama2/tokenizer.json"), 0);
+    ck_assert_str_eq(out, "{\"ids\": [1, 22557], \"tokens\": [\"<s>\", \"\u2581Hello\"]}\n");
+    free(out);
+    ck_assert_int_eq(run(&out, NULL, "%s tokenize --tokenizer %s --json 'Hello'",
+                         "test/fixtures/npm/llama2/tokenizer.json"), 0);
+    ck_assert_str_eq(out, "{\"ids\": [22557], \"tokens\": [\"\u2581Hello\"]}\n");
+    free(out);
+    ck_assert_int_eq(run(&out, NULL, "%s tokenize %s --add-special 'Hello world'",
+                         HXQ_FIXTURE_DENSE), 0);
+    ck_assert_str_eq(out, "41\tH\n417\tell\n80\to\n888\t\u0120world\n");
+    free(out);
+    ck_assert_int_eq(run(&out, NULL, "%s tokenize %s --add-special --decode 1", HXQ_FIXTURE_DENSE),
+                     2);
+    free(out);
+}
+END_TEST
+
 START_TEST(errors_and_exit_codes)
 {
     char *out;
@@ -129,6 +152,7 @@ static Suite *tokenize_cli_suite(void)
     tcase_add_test(tc, json_and_plain_output);
     tcase_add_test(tc, input_bytes_are_exact);
     tcase_add_test(tc, decode_round_trip);
+    tcase_add_test(tc, add_special_tokens);
     tcase_add_test(tc, errors_and_exit_codes);
     suite_add_tcase(s, tc);
     return s;
