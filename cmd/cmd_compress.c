@@ -28,6 +28,9 @@ static const char usage[] =
     "options:\n"
     "  --exact PATTERN        keep modules whose name contains PATTERN exact\n"
     "                         (repeatable; adds to the defaults)\n"
+    "  --include-head         compress the token embedding and lm_head too (the\n"
+    "                         defaults keep them exact, as the reference does):\n"
+    "                         a smaller folder and fewer bytes read per token\n"
     "  --min-elements N       2-D weights with fewer elements stay exact (256)\n"
     "  --sidecar MODE         sidecar budget per matrix: 'reference' (default: the\n"
     "                         reference's count rule), 'none', a count N, or a\n"
@@ -249,6 +252,8 @@ int cmd_compress(int argc, char **argv)
             o.snr_floor_db = strtod(v, &end);
             if (end == v || *end || !isfinite(o.snr_floor_db))
                 rc = cmd_usage_error("compress", "bad --snr-floor '%s'", v);
+        } else if (!strcmp(a, "--include-head")) {
+            o.include_head = 1;
         } else if (!strcmp(a, "--force")) {
             o.force = 1;
         } else if (!strcmp(a, "--quiet")) {

@@ -24,9 +24,13 @@ void hxq_codec_decode_f32(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *o
         return;
     }
     int64_t b = r0 * m->cols, e = r1 * m->cols;
-    const uint8_t *idx = m->indices;
-    for (int64_t p = b; p < e; p++)
-        out[p - b] = m->codebook[idx[p]];
+    if (hxq_cpu_has_avx2()) {
+        codec_decode_hxq_avx2(m, r0, r1, out);   /* matvec_avx2.c, same values */
+    } else {
+        const uint8_t *idx = m->indices;
+        for (int64_t p = b; p < e; p++)
+            out[p - b] = m->codebook[idx[p]];
+    }
     for (int64_t s = dec_first(m, b); s < m->n_sidecar && m->sidecar_pos[s] < e; s++)
         out[m->sidecar_pos[s] - b] = m->sidecar_val[s];
 }

@@ -1,13 +1,16 @@
 /* matvec_avx2.c - AVX2+FMA matrix-vector kernels, chosen at run time by
- * matvec_ref.c and tested against the scalar _ref functions.
+ * matvec_ref.c and tested against the scalar _ref functions, and the AVX2
+ * row decode of hxq_codec_decode_f32 (the tiles of the batched path).
  *
  * HXQ: the codebook lookup is the hot part. Eight indices are read as one
  * 64-bit word, looked up in the 256-float codebook (it stays in L1) with
  * scalar loads assembled into two 128-bit halves, and multiplied into four
  * independent accumulators; the sidecar is applied afterwards as a
- * correction per entry. Measured on the project machine (AMD EPYC, one
- * core, a 64 MB index matrix): vpgatherdd 3.0 G elements/s, this form
- * 5.2, scalar FMAs 3.6, decoding to an L1 buffer first 3.9. */
+ * correction per entry. Measured on a Zen 4 machine (one core, a 64 MB
+ * index matrix): vpgatherdd 3.0 G elements/s, this form 5.2, scalar FMAs
+ * 3.6, decoding to an L1 buffer first 3.9. On Zen 3 (docs/BENCHMARKS.md)
+ * this form is again the fastest of those and of pair tables (64K entries,
+ * L2-resident), broadcast+blend assembly and BMI1 bextr extracts. */
 #include "matvec_int.h"
 
 #include <immintrin.h>
@@ -23,14 +26,18 @@ static inline float hsum8(__m256 v)
     return _mm_cvtss_f32(lo);
 }
 
+/* Eight codebook values for eight indices. The 64-bit word is split into
+ * two 32-bit halves first: the byte extracts then need fewer shifts
+ * (llvm-mca, znver3: 108 instead of 124 uops per 32 weights). Zen 3 issues
+ * at most two FP loads per cycle, and each weight needs one, so about two
+ * weights per cycle is the ceiling of any scalar-lookup form. */
 static inline __m256 gather8(const float *cb, const uint8_t *idx)
 {
     uint64_t v;
     memcpy(&v, idx, 8);
-    __m128 lo = _mm_setr_ps(cb[v & 255], cb[(v >> 8) & 255], cb[(v >> 16) & 255],
-                            cb[(v >> 24) & 255]);
-    __m128 hi = _mm_setr_ps(cb[(v >> 32) & 255], cb[(v >> 40) & 255], cb[(v >> 48) & 255],
-                            cb[v >> 56]);
+    uint32_t a = (uint32_t)v, b = (uint32_t)(v >> 32);
+    __m128 lo = _mm_setr_ps(cb[a & 255], cb[(a >> 8) & 255], cb[(a >> 16) & 255], cb[a >> 24]);
+    __m128 hi = _mm_setr_ps(cb[b & 255], cb[(b >> 8) & 255], cb[(b >> 16) & 255], cb[b >> 24]);
     return _mm256_set_m128(hi, lo);
 }
 
@@ -59,6 +66,17 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
         y[r - r0] = acc;
     }
     codec_matvec_sidecar(m, x, y, r0, r1);
+}
+
+void codec_decode_hxq_avx2(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *out)
+{
+    const float *cb = m->codebook;
+    const uint8_t *idx = m->indices + r0 * m->cols;
+    int64_t n = (r1 - r0) * m->cols, p = 0;
+    for (; p + 8 <= n; p += 8)
+        _mm256_storeu_ps(out + p, gather8(cb, idx + p));
+    for (; p < n; p++)
+        out[p] = cb[idx[p]];
 }
 
 static inline __m256 bf16x8(const uint16_t *p)

@@ -7,6 +7,8 @@
 
 void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
                            int64_t r1);
+/* codebook[indices] of rows [r0, r1) into out, without the sidecar. */
+void codec_decode_hxq_avx2(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *out);
 void codec_matvec_bf16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,
                             int64_t r0, int64_t r1);
 void codec_matvec_f16_avx2(const uint16_t *w, int64_t cols, const float *x, float *y,

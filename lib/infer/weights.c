@@ -44,6 +44,8 @@ void hxq_linear_row_f32(const hxq_linear *w, int64_t r, float *out)
     decode_rows(w, r, r + 1, out);
 }
 
+#define MATVEC_CHUNK_WEIGHTS (128 * 1024)
+
 typedef struct linear_job {
     cpu_state *s;
     const hxq_linear *w;
@@ -105,8 +107,12 @@ void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, fl
 {
     linear_job j = {s, w, x, n, y, ldy};
     if (n == 1 || s->each_token) {
-        int64_t nt = hxq_pool_threads(s->pool);
-        int64_t chunk = w->rows / (4 * nt);
+        /* chunks of about 128K weights: small enough that the threads end
+         * together (a quarter of lm_head per thread left one waiting for
+         * the other for milliseconds), large enough that the shared
+         * counter costs nothing; a matrix of one chunk (the router) runs
+         * on the caller without waking the pool */
+        int64_t chunk = MATVEC_CHUNK_WEIGHTS / (w->cols > 0 ? w->cols : 1);
         if (chunk < 16)
             chunk = 16;
         hxq_pool_run(s->pool, w->rows, chunk, matvec_rows, &j);

@@ -386,8 +386,10 @@ static int plan_build(hxq_plan *p, const char *src, const hxq_compress_opts *o, 
     if (!hxq_is_dir(src))
         return hxq_err(err, HXQ_ERR_IO, "%s: not a folder", src);
     HXQ_TRY(check_config(p, err));
-    for (const char *const *d = hxq_default_exact_patterns(); *d; d++)
-        HXQ_TRY(add_pattern(p, *d, err));
+    const char *dflt[16];
+    int nd = pipeline_default_patterns(o->include_head, dflt);
+    for (int i = 0; i < nd; i++)
+        HXQ_TRY(add_pattern(p, dflt[i], err));
     for (int i = 0; i < o->n_extra_exact; i++)
         HXQ_TRY(add_pattern(p, o->extra_exact[i], err));
     HXQ_TRY(hxq_ckpt_open(src, &p->ck, err));

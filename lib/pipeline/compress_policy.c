@@ -17,6 +17,24 @@ const char *const *hxq_default_exact_patterns(void)
     return default_exact;
 }
 
+/* Token embeddings and output heads among the defaults: compressed too
+ * with hxq_compress_opts.include_head. */
+static const char *const head_patterns[] = {"embed_tokens", "wte", "lm_head",
+                                            "backbone.embedding", NULL};
+
+int pipeline_default_patterns(int include_head, const char **out)
+{
+    int n = 0;
+    for (const char *const *d = default_exact; *d; d++) {
+        int head = 0;
+        for (const char *const *h = head_patterns; *h; h++)
+            head |= !strcmp(*d, *h);
+        if (!(include_head && head))
+            out[n++] = *d;
+    }
+    return n;
+}
+
 int pipeline_matches_exact(const char *module, char *const *patterns, int n)
 {
     for (int i = 0; i < n; i++)

@@ -135,6 +135,9 @@ typedef void (*hxq_progress_fn)(void *ctx, const hxq_progress *p);
 typedef struct hxq_compress_opts {
     const char *const *extra_exact;  /* more exact patterns (substrings)      */
     int n_extra_exact;
+    int include_head;                /* compress the token embedding and the
+                                      * output head (lm_head) too; they stay
+                                      * exact by default, as in the reference */
     int64_t min_elements;            /* 2-D weights below stay exact          */
     hxq_encode_opts encode;          /* sidecar budget                        */
     int threads;                     /* <= 0: all CPUs                        */

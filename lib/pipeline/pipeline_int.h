@@ -37,6 +37,11 @@ int pipeline_sweep_stale(const char *path, const char *infix);
 
 /* ---- policy (compress_policy.c) ---- */
 
+/* The default exact patterns into out (room for all of
+ * hxq_default_exact_patterns()), without the token embeddings and the
+ * output head when include_head; returns their count. */
+int pipeline_default_patterns(int include_head, const char **out);
+
 /* 1 when a module name contains one of the patterns (the reference's rule). */
 int pipeline_matches_exact(const char *module, char *const *patterns, int n);
 

@@ -19,15 +19,21 @@ static int options_from(const hxq_compression_receipt *cr, int threads, hxq_comp
                         const char **extra)
 {
     hxq_compress_opts_init(o);
-    const char *const *dflt = hxq_default_exact_patterns();
-    int nd = 0;
-    while (dflt[nd])
-        nd++;
-    if (cr->n_patterns < nd || cr->codebook_size != HXQ_CODEBOOK_SIZE)
+    if (cr->codebook_size != HXQ_CODEBOOK_SIZE)
         return 0;
-    for (int i = 0; i < nd; i++)
-        if (strcmp(cr->exact_patterns[i], dflt[i]))
-            return 0;
+    /* the default patterns lead the list, with or without the head ones */
+    const char *dflt[16];
+    int nd = 0;
+    for (o->include_head = 0; o->include_head < 2; o->include_head++) {
+        nd = pipeline_default_patterns(o->include_head, dflt);
+        int same = cr->n_patterns >= nd;
+        for (int i = 0; same && i < nd; i++)
+            same = !strcmp(cr->exact_patterns[i], dflt[i]);
+        if (same)
+            break;
+    }
+    if (o->include_head == 2)
+        return 0;
     for (int i = nd; i < cr->n_patterns; i++)
         extra[i - nd] = cr->exact_patterns[i];
     o->extra_exact = extra;

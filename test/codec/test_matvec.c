@@ -203,7 +203,7 @@ START_TEST(half_and_f32_match_double)
 }
 END_TEST
 
-/* The decode (VBMI where available) equals codebook[indices] with the
+/* The decode (VBMI or AVX2 where available) equals codebook[indices] with the
  * sidecar values replacing theirs, bit for bit. */
 START_TEST(decode_is_exact)
 {
@@ -222,6 +222,12 @@ START_TEST(decode_is_exact)
     if (codec_cpu_has_vbmi() && m.cols % 64 == 0) {
         codec_decode_hxq_vbmi(&m, 0, m.rows, got);
         ck_assert(memcmp(got, want, (size_t)n * sizeof(float)) == 0);
+    }
+    if (hxq_cpu_has_avx2()) {
+        /* the AVX2 row decode leaves the sidecar to its caller */
+        codec_decode_hxq_avx2(&m, r0, m.rows, got);
+        for (int64_t i = r0 * m.cols; i < n; i++)
+            ck_assert(got[i - r0 * m.cols] == m.codebook[m.indices[i]]);
     }
     free(got);
     free(want);

@@ -5,6 +5,7 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 struct job {
     atomic_int *hits;       /* per item */
@@ -74,6 +75,21 @@ START_TEST(many_consecutive_runs)
 }
 END_TEST
 
+/* Runs further apart than the workers spin: each one finds them asleep
+ * and must wake them (the spinning hand-off is the test above). */
+START_TEST(runs_after_idle_pauses)
+{
+    hxq_pool *p = hxq_pool_create(3);
+    ck_assert_ptr_nonnull(p);
+    for (int r = 0; r < 20; r++) {
+        run_and_check(p, 50 + r, 1 + r % 3);
+        struct timespec ts = {0, 2 * 1000 * 1000};   /* 2 ms, far above the spin */
+        nanosleep(&ts, NULL);
+    }
+    hxq_pool_free(p);
+}
+END_TEST
+
 START_TEST(null_pool_runs_on_caller)
 {
     ck_assert_int_eq(hxq_pool_threads(NULL), 1);
@@ -105,6 +121,7 @@ static Suite *pool_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, every_item_once);
     tcase_add_test(tc, many_consecutive_runs);
+    tcase_add_test(tc, runs_after_idle_pauses);
     tcase_add_test(tc, null_pool_runs_on_caller);
     tcase_add_test(tc, default_thread_count);
     suite_add_tcase(s, tc);

@@ -100,6 +100,28 @@ START_TEST(extra_patterns_and_budget)
 }
 END_TEST
 
+/* include_head: the token embedding and lm_head are compressed too, every
+ * other default pattern stays. */
+START_TEST(include_head_policy)
+{
+    hxq_compress_opts o;
+    hxq_compress_opts_init(&o);
+    o.include_head = 1;
+    hxq_plan *p;
+    hxq_error err = {0};
+    ck_assert_int_eq(hxq_plan_create(HXQ_FIXTURE_DENSE, &o, &p, &err), HXQ_OK);
+    hxq_plan_totals t;
+    hxq_plan_totals_get(p, &t);
+    ck_assert_int_eq(t.compressed, 214);
+    ck_assert_int_eq(t.exact, 17);
+    ck_assert(find_item(p, "lm_head")->compressed);
+    ck_assert(find_item(p, "model.embed_tokens")->compressed);
+    ck_assert(!find_item(p, "model.norm.weight")->compressed);
+    ck_assert(!find_item(p, "model.layers.0.self_attn.q_norm.weight")->compressed);
+    hxq_plan_free(p);
+}
+END_TEST
+
 START_TEST(fused_split)
 {
     char *tmp = hxq_test_tmpdir("plan");
@@ -186,6 +208,7 @@ static Suite *plan_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, tiny_olmoe_policy);
     tcase_add_test(tc, extra_patterns_and_budget);
+    tcase_add_test(tc, include_head_policy);
     tcase_add_test(tc, fused_split);
     tcase_add_test(tc, plan_errors);
     suite_add_tcase(s, tc);

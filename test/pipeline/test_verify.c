@@ -669,6 +669,57 @@ START_TEST(fused_experts_source)
 }
 END_TEST
 
+/* A folder compressed with include_head (embedding and lm_head as HXQ
+ * modules) verifies against its source and recomputes byte for byte: the
+ * receipt's patterns say which defaults were dropped. */
+START_TEST(include_head_recompute_passes)
+{
+    char *tmp = hxq_test_tmpdir("vhead");
+    char src[2048], dst[2048];
+    snprintf(src, sizeof(src), "%s/src", tmp);
+    snprintf(dst, sizeof(dst), "%s/dst", tmp);
+    hxq_synth_opts so;
+    hxq_synth_opts_init(&so);
+    so.layers = 1;
+    so.hidden = 64;
+    so.intermediate = 32;
+    so.experts = 4;
+    so.top_k = 2;
+    so.heads = 4;
+    so.vocab = 128;
+    so.config_from = HXQ_FIXTURE_DENSE;
+    so.threads = 1;
+    hxq_error err = {0};
+    ck_assert_msg(hxq_synth(src, &so, &err) == HXQ_OK, "%s", err.msg);
+    hxq_compress_opts o;
+    hxq_compress_opts_init(&o);
+    o.include_head = 1;
+    o.threads = 2;
+    int rc = hxq_compress(src, dst, &o, NULL, &err);
+    ck_assert_msg(rc == HXQ_OK || rc == HXQ_ERR_VERIFY, "%s", err.msg);
+    hxq_qconfig q;
+    ck_assert_int_eq(hxq_qconfig_load(dst, &q, &err), HXQ_OK);
+    int head = 0, embed = 0;
+    for (int64_t i = 0; i < q.n_modules; i++) {
+        head |= !strcmp(q.modules[i], "lm_head");
+        embed |= !strcmp(q.modules[i], "model.embed_tokens");
+    }
+    ck_assert(head && embed);
+    hxq_qconfig_free(&q);
+    hxq_verify_opts vo = {.source = src, .recompute = 1, .threads = 2};
+    hxq_verify_report r;
+    rc = vt_verify(dst, &vo, &r);
+    ck_assert_msg(rc == (r.total_failures ? HXQ_ERR_VERIFY : HXQ_OK), "status");
+    for (int64_t i = 0; i < r.n_failures; i++)   /* as in fused_experts_source */
+        ck_assert_msg(!strcmp(r.failures[i].check, "receipt_verdict"), "%s %s: %s",
+                      r.failures[i].check, r.failures[i].tensor, r.failures[i].detail);
+    ck_assert_int_gt(r.files_recomputed, 3);
+    hxq_verify_report_free(&r);
+    hxq_test_rmtree(tmp);
+    free(tmp);
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -684,6 +735,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, seal_roundtrip);
     tcase_add_test(tc, cli_exit_codes);
     tcase_add_test(tc, fused_experts_source);
+    tcase_add_test(tc, include_head_recompute_passes);
     suite_add_tcase(s, tc);
     TCase *tcc = tcase_create("compressed");
     tcase_set_timeout(tcc, 600);
