@@ -605,7 +605,8 @@ int tok_decoder_token_bytes(hxq_tokenizer *tok, const char *s, size_t n, const c
             if (tok_buf_reserve(&b, &cap, an ? an : 1) < 0)
                 rc = HXQ_ERR_NOMEM;
             else {
-                memmove(b, cur + x, y - x);
+                if (y > x) /* cur is NULL when an earlier step left nothing */
+                    memmove(b, cur + x, y - x);
                 an = y - x;
             }
             break;

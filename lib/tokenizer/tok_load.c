@@ -249,8 +249,11 @@ static int lists_of(const cJSON *vocab, const cJSON *merges, tok_model_lists *l)
         l->id[l->n_vocab++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
     }
     cJSON_ArrayForEach(e, merges) {
-        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0)
-            l->ma[l->n_merges].p = NULL;
+        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0) {
+            /* malformed: parse_merges reports it; no length of its spans counts */
+            l->ma[l->n_merges] = (tok_span){NULL, 0};
+            l->mb[l->n_merges] = (tok_span){NULL, 0};
+        }
         l->n_merges++;
     }
     return 0;

@@ -276,7 +276,8 @@ static int model_part(const hxq_tokenizer *tok, tok_pretok_ctx *c, const char *s
     int64_t before = c->out->n;
     if (tok_bpe_word(tok, w, n, tok->bytelevel_words, 1, &c->bpe, c->out) < 0)
         return nomem(c->err);
-    tok_cache_put(&c->cache, w, n, c->out->v + before, (uint32_t)(c->out->n - before));
+    if (c->out->n > before) /* a word of dropped characters gives nothing to keep */
+        tok_cache_put(&c->cache, w, n, c->out->v + before, (uint32_t)(c->out->n - before));
     return HXQ_OK;
 }
 
