@@ -32,7 +32,7 @@ static const char fffd[] = "\xef\xbf\xbd";
 /* ---- parsing ---------------------------------------------------------------- */
 
 static int add_dec(hxq_tokenizer *tok, const cJSON *d, const char *where, int depth,
-                   hxq_error *err)
+                   void *ctx, hxq_error *err)
 {
     static const char *const none[] = {NULL};
     static const char *const bl_keys[] = {"add_prefix_space", "trim_offsets", "use_regex", NULL};
@@ -45,23 +45,7 @@ static int add_dec(hxq_tokenizer *tok, const cJSON *d, const char *where, int de
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s must be an object with a \"type\"",
                        tok->name, where);
     if (!strcmp(t, "Sequence")) {
-        static const char *const keys[] = {"decoders", NULL};
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(d, "decoders");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: Sequence without a \"decoders\" list",
-                           tok->name, where);
-        HXQ_TRY(tok_json_known(d, keys, tok->name, where, err));
-        if (depth > 4)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: Sequences nested too deeply",
-                           tok->name, where);
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, list) {
-            char w[160];
-            snprintf(w, sizeof(w), "%s.decoders[%d]", where, i++);
-            HXQ_TRY(add_dec(tok, e, w, depth + 1, err));
-        }
-        return HXQ_OK;
+        return tok_json_sequence(tok, d, "decoders", where, depth, add_dec, NULL, err);
     }
     if (tok->n_dec >= TOK_MAX_STEPS)
         return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: more than %d decoders", tok->name,
@@ -132,7 +116,7 @@ int tok_parse_decoder(hxq_tokenizer *tok, const cJSON *d, hxq_error *err)
     tok->dec = calloc(TOK_MAX_STEPS, sizeof(*tok->dec));
     if (!tok->dec)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-    HXQ_TRY(add_dec(tok, d, "decoder", 0, err));
+    HXQ_TRY(add_dec(tok, d, "decoder", 0, NULL, err));
     int fused = 0;
     for (int i = 0; i < tok->n_dec; i++) {
         tok->dec[i].fused = (uint8_t)fused;
@@ -605,7 +589,8 @@ int tok_decoder_token_bytes(hxq_tokenizer *tok, const char *s, size_t n, const c
             if (tok_buf_reserve(&b, &cap, an ? an : 1) < 0)
                 rc = HXQ_ERR_NOMEM;
             else {
-                memmove(b, cur + x, y - x);
+                if (y > x) /* cur is NULL when an earlier step left nothing */
+                    memmove(b, cur + x, y - x);
                 an = y - x;
             }
             break;

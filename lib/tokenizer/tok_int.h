@@ -367,6 +367,16 @@ int tok_json_count(const struct cJSON *o, const char *key, int32_t *out, const c
  * "type" is always allowed). */
 int tok_json_known(const struct cJSON *o, const char *const *keys, const char *name,
                    const char *where, hxq_error *err);
+/* One member of a Sequence: where names it ("normalizer.normalizers[2]"). */
+typedef int (*tok_json_member_fn)(hxq_tokenizer *tok, const struct cJSON *e,
+                                  const char *where, int depth, void *ctx, hxq_error *err);
+/* A {"type": "Sequence", key: [...]} component: checks that the list is
+ * there and the fields are known, bounds the nesting (Sequences at most 4
+ * deep), and calls each(tok, member, "<where>.<key>[i]", depth + 1, ctx)
+ * in order, stopping at the first error. */
+int tok_json_sequence(hxq_tokenizer *tok, const struct cJSON *seq, const char *key,
+                      const char *where, int depth, tok_json_member_fn each, void *ctx,
+                      hxq_error *err);
 /* A string holding exactly one character: its code point and UTF-8. */
 int tok_json_char(const struct cJSON *o, const char *key, uint32_t *cp, char *utf8,
                   uint8_t *len, const char *name, const char *where, hxq_error *err);

@@ -88,6 +88,29 @@ int tok_json_known(const cJSON *o, const char *const *keys, const char *name,
     return HXQ_OK;
 }
 
+int tok_json_sequence(hxq_tokenizer *tok, const cJSON *seq, const char *key,
+                      const char *where, int depth, tok_json_member_fn each, void *ctx,
+                      hxq_error *err)
+{
+    const char *const keys[] = {key, NULL};
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(seq, key);
+    if (!cJSON_IsArray(list))
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: Sequence without a \"%s\" list",
+                       tok->name, where, key);
+    HXQ_TRY(tok_json_known(seq, keys, tok->name, where, err));
+    if (depth > 4)
+        return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: Sequences nested too deeply",
+                       tok->name, where);
+    int i = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, list) {
+        char w[160];
+        snprintf(w, sizeof(w), "%s.%s[%d]", where, key, i++);
+        HXQ_TRY(each(tok, e, w, depth + 1, ctx, err));
+    }
+    return HXQ_OK;
+}
+
 int tok_json_char(const cJSON *o, const char *key, uint32_t *cp, char *utf8, uint8_t *len,
                   const char *name, const char *where, hxq_error *err)
 {
@@ -249,8 +272,11 @@ static int lists_of(const cJSON *vocab, const cJSON *merges, tok_model_lists *l)
         l->id[l->n_vocab++] = cJSON_IsNumber(e) ? e->valuedouble : NAN;
     }
     cJSON_ArrayForEach(e, merges) {
-        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0)
-            l->ma[l->n_merges].p = NULL;
+        if (merge_parts(e, &l->ma[l->n_merges], &l->mb[l->n_merges]) < 0) {
+            /* malformed: parse_merges reports it; no length of its spans counts */
+            l->ma[l->n_merges] = (tok_span){NULL, 0};
+            l->mb[l->n_merges] = (tok_span){NULL, 0};
+        }
         l->n_merges++;
     }
     return 0;

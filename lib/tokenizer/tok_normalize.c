@@ -18,7 +18,7 @@
 /* ---- parsing ---------------------------------------------------------------- */
 
 static int add_step(hxq_tokenizer *tok, const cJSON *n, const char *where, int depth,
-                    hxq_error *err);
+                    void *ctx, hxq_error *err);
 
 static int parse_one(hxq_tokenizer *tok, const cJSON *n, const char *where, tok_norm_step *st,
                      hxq_error *err)
@@ -71,29 +71,13 @@ static int parse_one(hxq_tokenizer *tok, const cJSON *n, const char *where, tok_
 }
 
 static int add_step(hxq_tokenizer *tok, const cJSON *n, const char *where, int depth,
-                    hxq_error *err)
+                    void *ctx, hxq_error *err)
 {
     if (!cJSON_IsObject(n) || !tok_json_type(n))
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s must be an object with a \"type\"",
                        tok->name, where);
     if (!strcmp(tok_json_type(n), "Sequence")) {
-        static const char *const keys[] = {"normalizers", NULL};
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(n, "normalizers");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: Sequence without a \"normalizers\" "
-                           "list", tok->name, where);
-        HXQ_TRY(tok_json_known(n, keys, tok->name, where, err));
-        if (depth > 4)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: Sequences nested too deeply",
-                           tok->name, where);
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, list) {
-            char w[160];
-            snprintf(w, sizeof(w), "%s.normalizers[%d]", where, i++);
-            HXQ_TRY(add_step(tok, e, w, depth + 1, err));
-        }
-        return HXQ_OK;
+        return tok_json_sequence(tok, n, "normalizers", where, depth, add_step, NULL, err);
     }
     if (tok->n_norm >= TOK_MAX_STEPS)
         return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: more than %d normalizers", tok->name,
@@ -112,7 +96,7 @@ int tok_parse_normalizer(hxq_tokenizer *tok, const cJSON *n, hxq_error *err)
     tok->norm = calloc(TOK_MAX_STEPS, sizeof(*tok->norm));
     if (!tok->norm)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-    return add_step(tok, n, "normalizer", 0, err);
+    return add_step(tok, n, "normalizer", 0, NULL, err);
 }
 
 void tok_normalizer_free(hxq_tokenizer *tok)

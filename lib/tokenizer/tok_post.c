@@ -93,6 +93,28 @@ static int template_single(hxq_tokenizer *tok, const cJSON *p, ids_list *pre, id
     return HXQ_OK;
 }
 
+static int parse_one(hxq_tokenizer *tok, const cJSON *p, ids_list *pre, ids_list *post,
+                     const char *where, int depth, hxq_error *err);
+
+/* A Sequence's ids so far; each processor wraps what the earlier ones made. */
+typedef struct seq_ctx {
+    ids_list *pre, *post;
+} seq_ctx;
+
+static int seq_member(hxq_tokenizer *tok, const cJSON *e, const char *where, int depth,
+                      void *ctx, hxq_error *err)
+{
+    seq_ctx *c = ctx;
+    ids_list a = {{0}, 0}, b = {{0}, 0};
+    HXQ_TRY(parse_one(tok, e, &a, &b, where, depth, err));
+    for (int k = 0; k < c->pre->n; k++)
+        HXQ_TRY(push(tok, &a, c->pre->v[k], where, err));
+    for (int k = 0; k < b.n; k++)
+        HXQ_TRY(push(tok, c->post, b.v[k], where, err));
+    *c->pre = a;
+    return HXQ_OK;
+}
+
 /* One processor: the ids it puts before (pre) and after (post) its input. */
 static int parse_one(hxq_tokenizer *tok, const cJSON *p, ids_list *pre, ids_list *post,
                      const char *where, int depth, hxq_error *err)
@@ -116,30 +138,8 @@ static int parse_one(hxq_tokenizer *tok, const cJSON *p, ids_list *pre, ids_list
         return pair_id(tok, p, "sep", post, where, err);
     }
     if (!strcmp(t, "Sequence")) {
-        static const char *const keys[] = {"processors", NULL};
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "processors");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: Sequence without a \"processors\" "
-                           "list", tok->name, where);
-        HXQ_TRY(tok_json_known(p, keys, tok->name, where, err));
-        if (depth > 4)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: Sequences nested too deeply",
-                           tok->name, where);
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, list) {
-            char w[160];
-            snprintf(w, sizeof(w), "%s.processors[%d]", where, i++);
-            ids_list a = {{0}, 0}, b = {{0}, 0};
-            HXQ_TRY(parse_one(tok, e, &a, &b, w, depth + 1, err));
-            /* this processor wraps what the earlier ones made */
-            for (int k = 0; k < pre->n; k++)
-                HXQ_TRY(push(tok, &a, pre->v[k], w, err));
-            for (int k = 0; k < b.n; k++)
-                HXQ_TRY(push(tok, post, b.v[k], w, err));
-            *pre = a;
-        }
-        return HXQ_OK;
+        seq_ctx c = {pre, post};
+        return tok_json_sequence(tok, p, "processors", where, depth, seq_member, &c, err);
     }
     return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: post-processor type '%s' is not "
                    "supported (supported: TemplateProcessing, ByteLevel, RobertaProcessing, "

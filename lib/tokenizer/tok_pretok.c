@@ -142,7 +142,7 @@ static int parse_split(hxq_tokenizer *tok, const cJSON *p, const char *where, hx
 }
 
 static int add_pre(hxq_tokenizer *tok, const cJSON *p, const char *where, int depth,
-                   hxq_error *err)
+                   void *ctx, hxq_error *err)
 {
     static const char *const none[] = {NULL};
     const char *t = cJSON_IsObject(p) ? tok_json_type(p) : NULL;
@@ -150,23 +150,7 @@ static int add_pre(hxq_tokenizer *tok, const cJSON *p, const char *where, int de
         return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s must be an object with a \"type\"",
                        tok->name, where);
     if (!strcmp(t, "Sequence")) {
-        static const char *const keys[] = {"pretokenizers", NULL};
-        const cJSON *list = cJSON_GetObjectItemCaseSensitive(p, "pretokenizers");
-        if (!cJSON_IsArray(list))
-            return hxq_err(err, HXQ_ERR_FORMAT, "%s: %s: Sequence without a \"pretokenizers\" "
-                           "list", tok->name, where);
-        HXQ_TRY(tok_json_known(p, keys, tok->name, where, err));
-        if (depth > 4)
-            return hxq_err(err, HXQ_ERR_UNSUPPORTED, "%s: %s: Sequences nested too deeply",
-                           tok->name, where);
-        int i = 0;
-        const cJSON *e;
-        cJSON_ArrayForEach(e, list) {
-            char w[160];
-            snprintf(w, sizeof(w), "%s.pretokenizers[%d]", where, i++);
-            HXQ_TRY(add_pre(tok, e, w, depth + 1, err));
-        }
-        return HXQ_OK;
+        return tok_json_sequence(tok, p, "pretokenizers", where, depth, add_pre, NULL, err);
     }
     if (!strcmp(t, "ByteLevel"))
         return parse_bytelevel(tok, p, where, err);
@@ -230,7 +214,7 @@ int tok_parse_pre_tokenizer(hxq_tokenizer *tok, const cJSON *p, hxq_error *err)
     tok->pre = calloc(TOK_MAX_STEPS, sizeof(*tok->pre));
     if (!tok->pre)
         return hxq_err(err, HXQ_ERR_NOMEM, "%s: out of memory", tok->name);
-    HXQ_TRY(add_pre(tok, p, "pre_tokenizer", 0, err));
+    HXQ_TRY(add_pre(tok, p, "pre_tokenizer", 0, NULL, err));
     tok->bytelevel_words = tok->n_pre > 0 && tok->pre[tok->n_pre - 1].kind == TOK_PRE_BYTELEVEL;
     return HXQ_OK;
 }
@@ -276,7 +260,8 @@ static int model_part(const hxq_tokenizer *tok, tok_pretok_ctx *c, const char *s
     int64_t before = c->out->n;
     if (tok_bpe_word(tok, w, n, tok->bytelevel_words, 1, &c->bpe, c->out) < 0)
         return nomem(c->err);
-    tok_cache_put(&c->cache, w, n, c->out->v + before, (uint32_t)(c->out->n - before));
+    if (c->out->n > before) /* a word of dropped characters gives nothing to keep */
+        tok_cache_put(&c->cache, w, n, c->out->v + before, (uint32_t)(c->out->n - before));
     return HXQ_OK;
 }
 

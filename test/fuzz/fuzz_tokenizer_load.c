@@ -1,12 +1,38 @@
 /* fuzz_tokenizer_load.c - libFuzzer target: hxq_tokenizer_load_json() over
  * the input as tokenizer.json bytes (not NUL-terminated). An accepted
- * tokenizer is exercised: every id's bytes and string, a short encode and
- * decode. Also built into test/fuzz/test_fuzz_replay.c. */
+ * tokenizer is exercised: every id's bytes and string, a short encode with
+ * the post-processor's tokens, its decode, and the stream decoder, whose
+ * pieces must make up the same text. Also built into test/fuzz/test_fuzz_replay.c. */
 #include "hxq_tokenizer.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The stream decoder's output, concatenated, is the whole decode. */
+static void check_stream(const hxq_tokenizer *tok, const int32_t *ids, int64_t n,
+                         const char *want, size_t want_len)
+{
+    hxq_tokenizer_stream *st = NULL;
+    hxq_error err;
+    if (hxq_tokenizer_stream_create(tok, 0, &st, &err) != HXQ_OK)
+        return;
+    size_t got = 0;
+    const char *piece;
+    size_t len;
+    for (int64_t i = 0; i <= n; i++) {
+        int rc = i < n ? hxq_tokenizer_stream_push(st, ids[i], &piece, &len, &err)
+                       : hxq_tokenizer_stream_flush(st, &piece, &len, &err);
+        if (rc != HXQ_OK)
+            break;
+        if (got + len > want_len || memcmp(want + got, piece, len))
+            __builtin_trap();
+        got += len;
+        if (i == n && got != want_len)
+            __builtin_trap();
+    }
+    hxq_tokenizer_stream_free(st);
+}
 
 int hxq_fuzz_tokenizer_load(const uint8_t *data, size_t size)
 {
@@ -35,13 +61,17 @@ int hxq_fuzz_tokenizer_load(const uint8_t *data, size_t size)
     static const char text[] = "Hello world <|endoftext|> caf\xc3\xa9  12";
     int32_t *ids = NULL;
     int64_t nids = 0;
-    if (hxq_tokenizer_encode(tok, text, sizeof(text) - 1, &ids, &nids, &err) == HXQ_OK) {
+    if (hxq_tokenizer_encode_special(tok, text, sizeof(text) - 1, &ids, &nids, &err) ==
+        HXQ_OK) {
         for (int64_t i = 0; i < nids; i++)
             if (ids[i] < 0 || ids[i] >= n)
                 __builtin_trap();
         char *out = NULL;
-        if (hxq_tokenizer_decode(tok, ids, nids, 0, &out, NULL, &err) == HXQ_OK)
+        size_t olen = 0;
+        if (hxq_tokenizer_decode(tok, ids, nids, 0, &out, &olen, &err) == HXQ_OK) {
+            check_stream(tok, ids, nids, out, olen);
             free(out);
+        }
         free(ids);
     }
     (void)sink;

@@ -83,11 +83,9 @@ def main():
     idx["weight_map"] = dict(wm[:5] + wm[-5:])
     put("index", "tiny_olmoe_index.json", json.dumps(idx, indent=2).encode())
 
-def tokenizer_seeds():
-    """A small tokenizer.json cut from the fixture: ids below 600, the
-    merges among them, the added tokens renumbered into the kept range."""
-    t = json.load(open("models/tiny-olmoe/tokenizer.json"))
-    keep = 600
+def cut_tokenizer(t, keep=600):
+    """t (a parsed tokenizer.json) cut to ids below keep, the merges among
+    them, the first added tokens renumbered into the kept range."""
     vocab = {k: v for k, v in t["model"]["vocab"].items() if v < keep}
     merges = []
     for m in t["model"]["merges"]:
@@ -103,7 +101,88 @@ def tokenizer_seeds():
             a["id"] = keep + i
         added.append(a)
     t["added_tokens"] = added
+    pp = t.get("post_processor") or {}
+    for tok in (pp.get("special_tokens") or {}).values():   # TemplateProcessing's ids
+        tok["ids"] = [i if i < keep else added[0]["id"] for i in tok.get("ids", [])]
+    return t
+
+
+# Pre-tokenizers, normalizers, decoders and post-processors of the families,
+# each alone on a minimal byte-fallback BPE, so the fuzzer starts from every
+# component's parser.
+COMPONENTS = {
+    "normalizer": [
+        {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                             {"type": "Replace", "pattern": {"String": " "},
+                                              "content": "\u2581"}]},
+        {"type": "Lowercase"}, {"type": "Strip", "strip_left": True, "strip_right": True},
+        {"type": "NFKD"},
+        {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+    ],
+    "pre_tokenizer": [
+        {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}"}, "behavior": b, "invert": inv}
+        for b in ("Isolated", "Removed", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+        for inv in (False, True)
+    ] + [
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": ps, "split": sp}
+        for ps in ("first", "always", "never") for sp in (False, True)
+    ] + [
+        {"type": "Digits", "individual_digits": True}, {"type": "Punctuation"},
+        {"type": "Whitespace"}, {"type": "WhitespaceSplit"},
+        {"type": "ByteLevel", "add_prefix_space": True, "use_regex": True},
+    ],
+    "decoder": [
+        {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"},
+                                           "content": " "}, {"type": "ByteFallback"},
+                                          {"type": "Fuse"},
+                                          {"type": "Strip", "content": " ", "start": 1,
+                                           "stop": 0}]},
+        {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"},
+    ],
+    "post_processor": [
+        {"type": "TemplateProcessing",
+         "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [{"Sequence": {"id": "A", "type_id": 0}},
+                  {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}},
+        {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 1],
+         "trim_offsets": True, "add_prefix_space": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False},
+    ],
+}
+
+
+def component_seeds():
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    for b in range(256):
+        vocab["<0x%02X>" % b] = 3 + b
+    for w in ("\u2581", "a", "b", "1", "2", "\u2581a", "ab", "12"):
+        vocab.setdefault(w, len(vocab))
+    base = {"version": "1.0",
+            "added_tokens": [{"id": i, "content": c, "special": True, "normalized": False,
+                              "lstrip": False, "rstrip": False, "single_word": False}
+                             for c, i in (("<unk>", 0), ("<s>", 1), ("</s>", 2))],
+            "model": {"type": "BPE", "vocab": vocab, "unk_token": "<unk>", "fuse_unk": True,
+                      "byte_fallback": True,
+                      "merges": ["\u2581 a", "a b", "1 2"]}}
+    for part, variants in COMPONENTS.items():
+        for i, v in enumerate(variants):
+            t = dict(base)
+            t[part] = v
+            put("tokenizer_load", "component_%s_%02d.json" % (part, i), json.dumps(t).encode())
+
+
+def tokenizer_seeds():
+    t = cut_tokenizer(json.load(open("models/tiny-olmoe/tokenizer.json")))
     put("tokenizer_load", "tiny_olmoe_small.json", json.dumps(t).encode())
+    # the families' real files (make test-fixtures-npm), cut the same way
+    for fam in ("llama2", "llama3", "qwen3"):
+        path = "test/fixtures/npm/%s/tokenizer.json" % fam
+        if os.path.exists(path):
+            t = cut_tokenizer(json.load(open(path, encoding="utf-8")))
+            put("tokenizer_load", "%s_small.json" % fam, json.dumps(t).encode())
+    component_seeds()
     bare = {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]}}
     put("tokenizer_load", "minimal.json", json.dumps(bare).encode())
     texts = ["Hello world", "First Citizen:\nBefore we proceed any further, hear me speak.",
