@@ -3,22 +3,27 @@
  * indices for OLMoE widths: more than the caches, as in a decode step),
  * or, with a dense folder, the same matrices in BF16.
  *
- *   bench_matvec DIR [LAYER] [REPS]
+ *   bench_matvec DIR [LAYER] [REPS] [gemm]
  *
  * Prints, per kernel, G weights per CPU second of the thread (median of
  * REPS passes over all matrices): the single-token kernel, and the
  * multi-token kernel at n = 2, 4, 8 counted per token (weights x n), so
  * the figure is directly the speed-up a decode step of n sequences sees
- * on these matrices. */
+ * on these matrices. With "gemm", instead the multi-token kernel against
+ * the prompt path's way (64-row tiles decoded to float, then sgemm) at n =
+ * 1 .. 32 tokens: where the prompt path should switch between them. */
+#include "infer_int.h"
 #include "matvec_int.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MAX_MATS 256
-#define MAX_TOKENS 8
+#define MAX_TOKENS 32
+#define TILE_ROWS 64
 
 static double cpu_now(void)
 {
@@ -71,10 +76,30 @@ static int load(const char *dir, int layer, hxq_ckpt **ck, mats *ms, hxq_error *
     return HXQ_OK;
 }
 
-/* One pass over all matrices with n tokens; CPU seconds. */
-static double pass(const mats *ms, int n, const float *x, float *y)
+/* The prompt path's Linear: tiles of TILE_ROWS rows decoded, then sgemm. */
+static void tiles_sgemm(const mats *ms, int i, int n, const float *x, float *y, float *tile)
+{
+    int64_t cols = ms->cols;
+    for (int64_t r0 = 0; r0 < ms->rows; r0 += TILE_ROWS) {
+        int64_t r1 = r0 + TILE_ROWS < ms->rows ? r0 + TILE_ROWS : ms->rows;
+        if (ms->hxq)
+            hxq_codec_decode_f32(&ms->q[i].m, r0, r1, tile);
+        else
+            infer_widen_bf16_avx2(ms->w[i] + r0 * cols, (r1 - r0) * cols, tile);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(r1 - r0), (int)cols,
+                    1.0f, x, (int)cols, tile, (int)cols, 0.0f, y + r0, (int)ms->rows);
+    }
+}
+
+/* One pass over all matrices with n tokens; CPU seconds. tile: NULL for
+ * the matrix-vector kernels, else the sgemm path's buffer. */
+static double pass(const mats *ms, int n, const float *x, float *y, float *tile)
 {
     double t0 = cpu_now();
+    for (int i = 0; tile && i < ms->n; i++)
+        tiles_sgemm(ms, i, n, x, y, tile);
+    if (tile)
+        return cpu_now() - t0;
     for (int i = 0; i < ms->n; i++) {
         if (ms->hxq && n == 1)
             hxq_matvec_hxq(&ms->q[i].m, x, y, 0, ms->rows);
@@ -92,8 +117,8 @@ static double pass(const mats *ms, int n, const float *x, float *y)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: bench_matvec DIR [LAYER] [REPS]\n");
+    if (argc < 2 || argc > 5) {
+        fprintf(stderr, "usage: bench_matvec DIR [LAYER] [REPS] [gemm]\n");
         return 2;
     }
     int layer = argc > 2 ? atoi(argv[2]) : 0, reps = argc > 3 ? atoi(argv[3]) : 5;
@@ -102,34 +127,50 @@ int main(int argc, char **argv)
     static mats ms;
     hxq_ckpt *ck = NULL;
     hxq_error err = {0};
+    if (!hxq_cpu_has_avx2()) {
+        fprintf(stderr, "bench_matvec: needs AVX2\n");
+        return 2;
+    }
     if (load(argv[1], layer, &ck, &ms, &err) < 0) {
         fprintf(stderr, "bench_matvec: %s\n", err.msg);
         return 3;
     }
     float *x = malloc((size_t)(MAX_TOKENS * ms.cols) * sizeof(float));
     float *y = malloc((size_t)(MAX_TOKENS * ms.rows) * sizeof(float));
-    if (!x || !y)
+    float *tile = malloc((size_t)(TILE_ROWS * ms.cols) * sizeof(float));
+    if (!x || !y || !tile)
         return 3;
+    openblas_set_num_threads(1);
     for (int64_t i = 0; i < MAX_TOKENS * ms.cols; i++)
         x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    pass(&ms, 1, x, y);   /* page in */
+    pass(&ms, 1, x, y, NULL);   /* page in */
     printf("%s: %d matrices %lldx%lld, %s\n", argv[1], ms.n, (long long)ms.rows,
            (long long)ms.cols, ms.hxq ? "hxq" : "bf16");
-    static const int ns[] = {1, 2, 4, 8};
-    double per[4][99];
-    for (int r = 0; r < reps; r++)   /* interleaved: each rep runs every n */
-        for (int k = 0; k < 4; k++)
-            per[k][r] = pass(&ms, ns[k], x, y);
+    int gemm = argc > 4 && strcmp(argv[4], "gemm") == 0;
+    static const int decode_ns[] = {1, 2, 4, 8}, gemm_ns[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
+    const int *ns = gemm ? gemm_ns : decode_ns;
+    int nn = gemm ? 10 : 4;
+    static double per[2][10][99];
+    for (int r = 0; r < reps; r++)   /* interleaved: each rep runs every case */
+        for (int k = 0; k < nn; k++)
+            for (int g = 0; g <= gemm; g++)
+                per[g][k][r] = pass(&ms, ns[k], x, y, g ? tile : NULL);
     double weights = (double)ms.n * (double)(ms.rows * ms.cols);
-    for (int k = 0; k < 4; k++) {
-        qsort(per[k], (size_t)reps, sizeof(double), cmp_double);
-        printf("n %d: %.2f G weights x tokens / CPU s (median of %d)\n", ns[k],
-               weights * ns[k] / per[k][reps / 2] / 1e9, reps);
+    for (int k = 0; k < nn; k++) {
+        printf("n %2d: G weights x tokens / CPU s (median of %d): matvec %.2f", ns[k], reps,
+               (qsort(per[0][k], (size_t)reps, sizeof(double), cmp_double),
+                weights * ns[k] / per[0][k][reps / 2] / 1e9));
+        if (gemm) {
+            qsort(per[1][k], (size_t)reps, sizeof(double), cmp_double);
+            printf(", tiles + sgemm %.2f", weights * ns[k] / per[1][k][reps / 2] / 1e9);
+        }
+        printf("\n");
     }
     for (int i = 0; ms.hxq && i < ms.n; i++)
         hxq_module_free(&ms.q[i]);
     hxq_ckpt_close(ck);
     free(x);
     free(y);
+    free(tile);
     return 0;
 }

@@ -53,11 +53,12 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
 void cpu_matvec_multi(const hxq_linear *w, const float *x, int64_t ldx, float *y,
                       int64_t ldy, int64_t n, int64_t r0, int64_t r1);
 
-/* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. n == 1, or any n
- * in a decode step of several sequences (s->each_token), runs the
- * matrix-vector kernels over row blocks for all tokens at once
- * (cpu_matvec_multi); otherwise tiles of INFER_TILE_ROWS rows are decoded
- * to float and multiplied with sgemm. */
+/* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. A few tokens
+ * (LINEAR_MATVEC_TOKENS in weights.c), or any n in a decode step of several
+ * sequences (s->each_token), run the matrix-vector kernels over row blocks
+ * for all tokens at once (cpu_matvec_multi: each token's result as if
+ * alone); otherwise tiles of INFER_TILE_ROWS rows are decoded to float and
+ * multiplied with sgemm. */
 void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
                 int64_t ldy);
 

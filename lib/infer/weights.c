@@ -121,11 +121,20 @@ static void gemm_tiles(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* Up to this many tokens a Linear runs the multi-token matrix-vector
+ * kernels rather than tiles + sgemm: bench_matvec ... gemm (one thread,
+ * OLMoE's 64 gate_proj matrices of a layer) measured them equally fast at
+ * 12-16 tokens and the matrix-vector kernels 1.3-3x faster below, HXQ
+ * and BF16 alike (sgemm's packing dominates at small M). It matters for
+ * the experts of a prompt that few of its tokens chose, and for short
+ * prompts. A fixed count, so the result does not depend on the threads. */
+#define LINEAR_MATVEC_TOKENS 12
+
 void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
                 int64_t ldy)
 {
     linear_job j = {s, w, x, n, y, ldy};
-    if (n == 1 || s->each_token) {
+    if (n <= LINEAR_MATVEC_TOKENS || s->each_token) {
         /* chunks of about 128K weights: small enough that the threads end
          * together (a quarter of lm_head per thread left one waiting for
          * the other for milliseconds), large enough that the shared
