@@ -29,7 +29,7 @@ static void widen_hxq(const void *w, int64_t cols, int64_t r, int64_t c0, int64_
     const uint8_t *idx = m->indices + r * cols + c0;
     int64_t c = 0;
     for (; c + 32 <= cn; c += 32) {
-        _mm_prefetch((const char *)(idx + c + 4096), _MM_HINT_T0);
+        _mm_prefetch((const char *)(idx + c + 2 * AVX2_PREFETCH), _MM_HINT_T0);
         _mm256_store_ps(out + c, avx2_gather8(cb, idx + c));
         _mm256_store_ps(out + c + 8, avx2_gather8(cb, idx + c + 8));
         _mm256_store_ps(out + c + 16, avx2_gather8(cb, idx + c + 16));
@@ -48,7 +48,7 @@ static void widen_hxq(const void *w, int64_t cols, int64_t r, int64_t c0, int64_
         const uint16_t *row = (const uint16_t *)w + r * cols + c0;                         \
         int64_t c = 0;                                                                     \
         for (; c + 8 <= cn; c += 8) {                                                      \
-            _mm_prefetch((const char *)(row + c + 2048), _MM_HINT_T0);                     \
+            _mm_prefetch((const char *)(row + c) + 2 * AVX2_PREFETCH, _MM_HINT_T0);        \
             _mm256_store_ps(out + c, load8(row + c));                                      \
         }                                                                                  \
         for (; c < cn; c++)                                                                \
@@ -170,6 +170,7 @@ static void multi_rows(widen_fn widen, const void *w, int64_t cols, const float 
 void codec_matvec_hxq_multi_avx2(const hxq_qmatrix *m, const float *x, int64_t ldx, float *y,
                                  int64_t ldy, int64_t n, int64_t r0, int64_t r1)
 {
+    avx2_prefetch_start(m->indices + r0 * m->cols, (r1 - r0) * m->cols);
     multi_rows(widen_hxq, m, m->cols, x, ldx, y, ldy, n, r0, r1);
     for (int64_t t = 0; t < n; t++)
         codec_matvec_sidecar(m, x + t * ldx, y + t * ldy, r0, r1);
@@ -179,6 +180,7 @@ void codec_matvec_bf16_multi_avx2(const uint16_t *w, int64_t cols, const float *
                                   int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
                                   int64_t r1)
 {
+    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);
     multi_rows(widen_bf16, w, cols, x, ldx, y, ldy, n, r0, r1);
 }
 
@@ -186,6 +188,7 @@ void codec_matvec_f16_multi_avx2(const uint16_t *w, int64_t cols, const float *x
                                  int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
                                  int64_t r1)
 {
+    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);
     multi_rows(widen_f16, w, cols, x, ldx, y, ldy, n, r0, r1);
 }
 
