@@ -5,10 +5,10 @@
  * as in a decode step), viewed in the mapped safetensors as the engine
  * does.
  *
- *   bench_kernels DIR [LAYER] [REPS]
+ *   bench_kernels DIR [LAYER] [REPS] [forms|multi|gemm]
  *
- * An HXQ folder measures forms of the HXQ kernel, a dense one forms of
- * the BF16 kernel. Every form keeps the library kernel's order of
+ * forms (default): an HXQ folder measures forms of the HXQ kernel, a
+ * dense one forms of the BF16 kernel. Every form keeps the library kernel's order of
  * operations (four accumulators over 32-column blocks, blocks of 8 into
  * the first, the same reduction, the scalar tail, then for HXQ the
  * sidecar), so each must give the library's result bit for bit; the
@@ -18,9 +18,17 @@
  * ratios to the library kernel in the same passes. The HXQ forms differ in
  * how the eight codebook values of eight indices are fetched and
  * assembled, the BF16 ones in how many rows are streamed at once; both in
- * the unrolling and the prefetch distance. */
-#include "hxq_codec.h"
+ * the unrolling and the prefetch distance.
+ *
+ * multi: the library's single-token kernel (n = 1) and multi-token kernel
+ * at n = 2, 4, 8, in G weights x tokens per CPU second: the speed-up a
+ * decode step of n sequences sees on these matrices.
+ * gemm: the multi-token kernel against the prompt path's way (64-row
+ * tiles decoded to float, then sgemm) at n = 1 .. 32 tokens: where
+ * cpu_linear should switch between them (LINEAR_MATVEC_TOKENS). */
+#include "infer_int.h"
 
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -151,11 +159,20 @@ AVX2_INLINE __m256 g_bcast(const float *cb, const uint8_t *idx)
 
 /* ---- kernels around a lookup ------------------------------------------- */
 
-/* One row at a time, 32 columns per iteration, prefetch PF bytes ahead
- * (0: none), unrolled U (1 or 2) times. */
+/* 32 columns from c into the four accumulators. */
+#define BLOCK32(G, c)                                                                       \
+    do {                                                                                    \
+        a0 = _mm256_fmadd_ps(G(cb, idx + (c)), _mm256_loadu_ps(x + (c)), a0);               \
+        a1 = _mm256_fmadd_ps(G(cb, idx + (c) + 8), _mm256_loadu_ps(x + (c) + 8), a1);       \
+        a2 = _mm256_fmadd_ps(G(cb, idx + (c) + 16), _mm256_loadu_ps(x + (c) + 16), a2);     \
+        a3 = _mm256_fmadd_ps(G(cb, idx + (c) + 24), _mm256_loadu_ps(x + (c) + 24), a3);     \
+    } while (0)
+
+/* One row at a time, 32 columns per iteration (64 with U == 2), prefetch
+ * PF bytes ahead (0: none). */
 #define ROW_KERNEL(name, G, PF, U)                                                          \
-    static void name(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,       \
-                          int64_t r1)                                                       \
+    static void name(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,           \
+                     int64_t r1)                                                            \
     {                                                                                       \
         int64_t cols = m->cols;                                                             \
         const float *cb = m->codebook;                                                      \
@@ -166,22 +183,13 @@ AVX2_INLINE __m256 g_bcast(const float *cb, const uint8_t *idx)
             for (; U == 2 && c + 64 <= cols; c += 64) {                                     \
                 if (PF)                                                                     \
                     _mm_prefetch((const char *)(idx + c + PF), _MM_HINT_T0);                \
-                a0 = _mm256_fmadd_ps(G(cb, idx + c), _mm256_loadu_ps(x + c), a0);           \
-                a1 = _mm256_fmadd_ps(G(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);   \
-                a2 = _mm256_fmadd_ps(G(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2); \
-                a3 = _mm256_fmadd_ps(G(cb, idx + c + 24), _mm256_loadu_ps(x + c + 24), a3); \
-                a0 = _mm256_fmadd_ps(G(cb, idx + c + 32), _mm256_loadu_ps(x + c + 32), a0); \
-                a1 = _mm256_fmadd_ps(G(cb, idx + c + 40), _mm256_loadu_ps(x + c + 40), a1); \
-                a2 = _mm256_fmadd_ps(G(cb, idx + c + 48), _mm256_loadu_ps(x + c + 48), a2); \
-                a3 = _mm256_fmadd_ps(G(cb, idx + c + 56), _mm256_loadu_ps(x + c + 56), a3); \
+                BLOCK32(G, c);                                                              \
+                BLOCK32(G, c + 32);                                                         \
             }                                                                               \
             for (; c + 32 <= cols; c += 32) {                                               \
                 if (PF)                                                                     \
                     _mm_prefetch((const char *)(idx + c + PF), _MM_HINT_T0);                \
-                a0 = _mm256_fmadd_ps(G(cb, idx + c), _mm256_loadu_ps(x + c), a0);           \
-                a1 = _mm256_fmadd_ps(G(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);   \
-                a2 = _mm256_fmadd_ps(G(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2); \
-                a3 = _mm256_fmadd_ps(G(cb, idx + c + 24), _mm256_loadu_ps(x + c + 24), a3); \
+                BLOCK32(G, c);                                                              \
             }                                                                               \
             for (; c + 8 <= cols; c += 8)                                                   \
                 a0 = _mm256_fmadd_ps(G(cb, idx + c), _mm256_loadu_ps(x + c), a0);           \
@@ -399,53 +407,52 @@ static const form bf16_forms[] = {
 
 #define NF(a) (sizeof(a) / sizeof(a[0]))
 
-int main(int argc, char **argv)
+/* ---- the matrices ------------------------------------------------------ */
+
+typedef struct mats {
+    int n;
+    int hxq;                       /* 1: q[], 0: BF16 views w[] */
+    hxq_module q[MAX_MATS];
+    const uint16_t *w[MAX_MATS];
+    int64_t rows, cols;
+} mats;
+
+/* Every expert's gate_proj of the layer, HXQ modules or BF16 views. */
+static int load(const char *dir, int layer, hxq_ckpt **ck, mats *ms, hxq_error *err)
 {
-    if (argc < 2 || argc > 4) {
-        fprintf(stderr, "usage: bench_kernels DIR [LAYER] [REPS]\n");
-        return 2;
-    }
-    if (!hxq_cpu_has_avx2()) {
-        fprintf(stderr, "bench_kernels: needs AVX2\n");
-        return 2;
-    }
-    int layer = argc > 2 ? atoi(argv[2]) : 0, reps = argc > 3 ? atoi(argv[3]) : 7;
-    if (reps < 1 || reps > 99)
-        reps = 7;
-    static hxq_module q[MAX_MATS];
-    static const uint16_t *w[MAX_MATS];
-    int n = 0, hxq = 1;
-    int64_t rows = 0, cols = 0;
-    hxq_ckpt *ck = NULL;
-    hxq_error err = {0};
-    if (hxq_ckpt_open(argv[1], &ck, &err) < 0) {
-        fprintf(stderr, "bench_kernels: %s\n", err.msg);
-        return 3;
-    }
-    for (; n < MAX_MATS; n++) {
+    HXQ_TRY(hxq_ckpt_open(dir, ck, err));
+    for (int e = 0; e < MAX_MATS; e++) {
         char name[128], wname[160];
-        snprintf(name, sizeof name, "model.layers.%d.mlp.experts.%d.gate_proj", layer, n);
+        snprintf(name, sizeof name, "model.layers.%d.mlp.experts.%d.gate_proj", layer, e);
         snprintf(wname, sizeof wname, "%s.weight", name);
-        const hxq_tensor *t = hxq_ckpt_find(ck, wname);
-        if (t && t->dtype == HXQ_DT_BF16 && t->ndim == 2) {
-            w[n] = t->data;
-            rows = t->shape[0];
-            cols = t->shape[1];
-            hxq = 0;
-        } else if (hxq && hxq_module_load(ck, name, 0, &q[n], &err) == HXQ_OK) {
-            rows = q[n].m.rows;
-            cols = q[n].m.cols;
+        const hxq_tensor *t = hxq_ckpt_find(*ck, wname);
+        if (t && t->dtype == HXQ_DT_BF16 && t->ndim == 2 && !ms->hxq) {
+            ms->w[ms->n] = t->data;
+            ms->rows = t->shape[0];
+            ms->cols = t->shape[1];
+        } else if (!t && (ms->hxq || ms->n == 0) &&
+                   hxq_module_load(*ck, name, 0, &ms->q[ms->n], err) == HXQ_OK) {
+            ms->hxq = 1;
+            ms->rows = ms->q[ms->n].m.rows;
+            ms->cols = ms->q[ms->n].m.cols;
         } else {
             break;
         }
+        ms->n++;
     }
-    if (n == 0) {
-        fprintf(stderr, "bench_kernels: %s: no HXQ or BF16 gate_proj in layer %d\n", argv[1],
-                layer);
-        return 3;
-    }
-    const form *forms = hxq ? hxq_forms : bf16_forms;
-    size_t nforms = hxq ? NF(hxq_forms) : NF(bf16_forms);
+    if (ms->n == 0)
+        return hxq_err(err, HXQ_ERR_FORMAT, "%s: no HXQ or BF16 gate_proj in layer %d", dir,
+                       layer);
+    return HXQ_OK;
+}
+
+/* ---- forms: the single-token kernels against each other ---------------- */
+
+static int run_forms(const mats *ms, const char *dir, int layer, int reps)
+{
+    const form *forms = ms->hxq ? hxq_forms : bf16_forms;
+    size_t nforms = ms->hxq ? NF(hxq_forms) : NF(bf16_forms);
+    int64_t rows = ms->rows, cols = ms->cols, n = ms->n;
     float *x = malloc((size_t)cols * sizeof(float));
     float *want = malloc((size_t)(n * rows) * sizeof(float));
     float *got = malloc((size_t)(n * rows) * sizeof(float));
@@ -454,21 +461,21 @@ int main(int argc, char **argv)
     for (int64_t c = 0; c < cols; c++)
         x[c] = (float)((c * 7919) % 1000) * 1e-3f - 0.5f;
     for (int i = 0; i < n; i++)
-        if (hxq)
-            codec_matvec_hxq_avx2(&q[i].m, x, want + i * rows, 0, rows);
+        if (ms->hxq)
+            codec_matvec_hxq_avx2(&ms->q[i].m, x, want + i * rows, 0, rows);
         else
-            codec_matvec_bf16_avx2(w[i], cols, x, want + i * rows, 0, rows);
-    printf("%s layer %d: %d %s matrices %lldx%lld, %d interleaved passes\n", argv[1], layer, n,
-           hxq ? "HXQ" : "BF16", (long long)rows, (long long)cols, reps);
+            codec_matvec_bf16_avx2(ms->w[i], cols, x, want + i * rows, 0, rows);
+    printf("%s layer %d: %lld %s matrices %lldx%lld, %d interleaved passes\n", dir, layer,
+           (long long)n, ms->hxq ? "HXQ" : "BF16", (long long)rows, (long long)cols, reps);
     static double t[32][99];
     for (int r = 0; r < reps; r++)
         for (size_t f = 0; f < nforms; f++) {
             double t0 = cpu_now();
             for (int i = 0; i < n; i++)
-                if (hxq)
-                    forms[f].hk(&q[i].m, x, got + i * rows, 0, rows);
+                if (ms->hxq)
+                    forms[f].hk(&ms->q[i].m, x, got + i * rows, 0, rows);
                 else
-                    forms[f].bk(w[i], cols, x, got + i * rows, 0, rows);
+                    forms[f].bk(ms->w[i], cols, x, got + i * rows, 0, rows);
             t[f][r] = cpu_now() - t0;
             if (memcmp(got, want, (size_t)(n * rows) * sizeof(float)) != 0) {
                 fprintf(stderr, "bench_kernels: %s differs from the library kernel\n",
@@ -488,11 +495,119 @@ int main(int argc, char **argv)
         printf("%-10s %5.2f (%4.2fx)  %5.2f (%4.2fx)  %s\n", forms[f].name, weights / med / 1e9,
                lib / med, weights / best / 1e9, lib_best / best, forms[f].what);
     }
-    for (int i = 0; hxq && i < n; i++)
-        hxq_module_free(&q[i]);
-    hxq_ckpt_close(ck);
     free(x);
     free(want);
     free(got);
     return 0;
+}
+
+/* ---- multi, gemm: several tokens ---------------------------------------- */
+
+#define MAX_TOKENS 32
+#define TILE_ROWS 64   /* the engine's INFER_TILE_ROWS */
+
+/* The prompt path's Linear: tiles of TILE_ROWS rows decoded, then sgemm. */
+static void tiles_sgemm(const mats *ms, int i, int n, const float *x, float *y, float *tile)
+{
+    int64_t cols = ms->cols;
+    for (int64_t r0 = 0; r0 < ms->rows; r0 += TILE_ROWS) {
+        int64_t r1 = r0 + TILE_ROWS < ms->rows ? r0 + TILE_ROWS : ms->rows;
+        if (ms->hxq)
+            hxq_codec_decode_f32(&ms->q[i].m, r0, r1, tile);
+        else
+            infer_widen_bf16_avx2(ms->w[i] + r0 * cols, (r1 - r0) * cols, tile);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, (int)(r1 - r0), (int)cols,
+                    1.0f, x, (int)cols, tile, (int)cols, 0.0f, y + r0, (int)ms->rows);
+    }
+}
+
+/* One pass over all matrices with n tokens; CPU seconds. tile: NULL for
+ * the matrix-vector kernels (single-token for n = 1, else multi-token),
+ * else the sgemm path's buffer. */
+static double pass(const mats *ms, int n, const float *x, float *y, float *tile)
+{
+    double t0 = cpu_now();
+    for (int i = 0; i < ms->n; i++) {
+        if (tile)
+            tiles_sgemm(ms, i, n, x, y, tile);
+        else if (ms->hxq && n == 1)
+            hxq_matvec_hxq(&ms->q[i].m, x, y, 0, ms->rows);
+        else if (ms->hxq)
+            hxq_matvec_hxq_multi(&ms->q[i].m, x, ms->cols, y, ms->rows, n, 0, ms->rows);
+        else if (n == 1)
+            hxq_matvec_bf16(ms->w[i], ms->cols, x, y, 0, ms->rows);
+        else
+            hxq_matvec_bf16_multi(ms->w[i], ms->cols, x, ms->cols, y, ms->rows, n, 0,
+                                  ms->rows);
+    }
+    return cpu_now() - t0;
+}
+
+static int run_tokens(const mats *ms, const char *dir, int layer, int reps, int gemm)
+{
+    float *x = malloc((size_t)(MAX_TOKENS * ms->cols) * sizeof(float));
+    float *y = malloc((size_t)(MAX_TOKENS * ms->rows) * sizeof(float));
+    float *tile = malloc((size_t)(TILE_ROWS * ms->cols) * sizeof(float));
+    if (!x || !y || !tile)
+        return 3;
+    openblas_set_num_threads(1);
+    for (int64_t i = 0; i < MAX_TOKENS * ms->cols; i++)
+        x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    printf("%s layer %d: %d %s matrices %lldx%lld, %d interleaved passes\n", dir, layer, ms->n,
+           ms->hxq ? "HXQ" : "BF16", (long long)ms->rows, (long long)ms->cols, reps);
+    static const int decode_ns[] = {1, 2, 4, 8}, gemm_ns[] = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32};
+    const int *ns = gemm ? gemm_ns : decode_ns;
+    int nn = gemm ? 10 : 4;
+    static double per[2][10][99];
+    pass(ms, 1, x, y, NULL);   /* page in */
+    for (int r = 0; r < reps; r++)
+        for (int k = 0; k < nn; k++)
+            for (int g = 0; g <= gemm; g++)
+                per[g][k][r] = pass(ms, ns[k], x, y, g ? tile : NULL);
+    double weights = (double)ms->n * (double)(ms->rows * ms->cols);
+    for (int k = 0; k < nn; k++) {
+        qsort(per[0][k], (size_t)reps, sizeof(double), cmp_double);
+        printf("n %2d: G weights x tokens / CPU s (median): matrix-vector %.2f", ns[k],
+               weights * ns[k] / per[0][k][reps / 2] / 1e9);
+        if (gemm) {
+            qsort(per[1][k], (size_t)reps, sizeof(double), cmp_double);
+            printf(", tiles + sgemm %.2f", weights * ns[k] / per[1][k][reps / 2] / 1e9);
+        }
+        printf("\n");
+    }
+    free(x);
+    free(y);
+    free(tile);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 4 ? argv[4] : "forms";
+    int gemm = strcmp(mode, "gemm") == 0;
+    if (argc < 2 || argc > 5 || (!gemm && strcmp(mode, "forms") && strcmp(mode, "multi"))) {
+        fprintf(stderr, "usage: bench_kernels DIR [LAYER] [REPS] [forms|multi|gemm]\n");
+        return 2;
+    }
+    if (!hxq_cpu_has_avx2()) {
+        fprintf(stderr, "bench_kernels: needs AVX2\n");
+        return 2;
+    }
+    int layer = argc > 2 ? atoi(argv[2]) : 0, reps = argc > 3 ? atoi(argv[3]) : 7;
+    if (reps < 1 || reps > 99)
+        reps = 7;
+    static mats ms;
+    hxq_ckpt *ck = NULL;
+    hxq_error err = {0};
+    if (load(argv[1], layer, &ck, &ms, &err) < 0) {
+        fprintf(stderr, "bench_kernels: %s\n", err.msg);
+        hxq_ckpt_close(ck);
+        return 3;
+    }
+    int rc = strcmp(mode, "forms") == 0 ? run_forms(&ms, argv[1], layer, reps)
+                                        : run_tokens(&ms, argv[1], layer, reps, gemm);
+    for (int i = 0; ms.hxq && i < ms.n; i++)
+        hxq_module_free(&ms.q[i]);
+    hxq_ckpt_close(ck);
+    return rc;
 }

@@ -228,35 +228,23 @@ void hxq_matvec_hxq_multi(const hxq_qmatrix *m, const float *x, int64_t ldx, flo
     }
 }
 
-void hxq_matvec_bf16_multi(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
-                           float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1)
-{
-    if (n == 1)
-        hxq_matvec_bf16(w, cols, x, y, r0, r1);
-    else if (hxq_cpu_has_avx2())
-        codec_matvec_bf16_multi_avx2(w, cols, x, ldx, y, ldy, n, r0, r1);
-    else
-        codec_matvec_bf16_multi_ref(w, cols, x, ldx, y, ldy, n, r0, r1);
-}
+/* The 16-bit and F32 rows: the single-token kernel for one token, else
+ * the AVX2 or scalar multi-token one. */
+#define MULTI_DISPATCH(name, T, single, avx2, ref)                                         \
+    void name(const T *w, int64_t cols, const float *x, int64_t ldx, float *y, int64_t ldy, \
+              int64_t n, int64_t r0, int64_t r1)                                           \
+    {                                                                                      \
+        if (n == 1)                                                                        \
+            single(w, cols, x, y, r0, r1);                                                 \
+        else if (hxq_cpu_has_avx2())                                                       \
+            avx2(w, cols, x, ldx, y, ldy, n, r0, r1);                                      \
+        else                                                                               \
+            ref(w, cols, x, ldx, y, ldy, n, r0, r1);                                       \
+    }
 
-void hxq_matvec_f16_multi(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
-                          float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1)
-{
-    if (n == 1)
-        hxq_matvec_f16(w, cols, x, y, r0, r1);
-    else if (hxq_cpu_has_avx2())
-        codec_matvec_f16_multi_avx2(w, cols, x, ldx, y, ldy, n, r0, r1);
-    else
-        codec_matvec_f16_multi_ref(w, cols, x, ldx, y, ldy, n, r0, r1);
-}
-
-void hxq_matvec_f32_multi(const float *w, int64_t cols, const float *x, int64_t ldx,
-                          float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1)
-{
-    if (n == 1)
-        hxq_matvec_f32(w, cols, x, y, r0, r1);
-    else if (hxq_cpu_has_avx2())
-        codec_matvec_f32_multi_avx2(w, cols, x, ldx, y, ldy, n, r0, r1);
-    else
-        codec_matvec_f32_multi_ref(w, cols, x, ldx, y, ldy, n, r0, r1);
-}
+MULTI_DISPATCH(hxq_matvec_bf16_multi, uint16_t, hxq_matvec_bf16, codec_matvec_bf16_multi_avx2,
+               codec_matvec_bf16_multi_ref)
+MULTI_DISPATCH(hxq_matvec_f16_multi, uint16_t, hxq_matvec_f16, codec_matvec_f16_multi_avx2,
+               codec_matvec_f16_multi_ref)
+MULTI_DISPATCH(hxq_matvec_f32_multi, float, hxq_matvec_f32, codec_matvec_f32_multi_avx2,
+               codec_matvec_f32_multi_ref)

@@ -122,10 +122,10 @@ static void gemm_tiles(void *ctx, int64_t b, int64_t e, int tid)
 }
 
 /* Up to this many tokens a Linear runs the multi-token matrix-vector
- * kernels rather than tiles + sgemm: bench_matvec ... gemm (one thread,
- * OLMoE's 64 gate_proj matrices of a layer) measured them equally fast at
- * 12-16 tokens and the matrix-vector kernels 1.3-3x faster below, HXQ
- * and BF16 alike (sgemm's packing dominates at small M). It matters for
+ * kernels rather than tiles + sgemm: `bench_kernels DIR 0 5 gemm` (one
+ * thread, OLMoE's 64 gate_proj matrices of a layer) measured them equally
+ * fast at 12-16 tokens and the matrix-vector kernels 1.3-3x faster below,
+ * HXQ and BF16 alike (sgemm's packing dominates at small M). It matters for
  * the experts of a prompt that few of its tokens chose, and for short
  * prompts. A fixed count, so the result does not depend on the threads. */
 #define LINEAR_MATVEC_TOKENS 12
