@@ -21,20 +21,22 @@
 #
 # Environment: ROUNDS (5), THREADS (2), PROMPT (256), DECODE (64),
 # BUILD (build), LLAMA_COMMIT (printed as given; llama-bench's own
-# build_commit is printed too).
+# build_commit is printed too), HXQ_HEAD (an `hxq compress --include-head`
+# folder of the same model: also measured each round, after hxq HXQ).
 set -euo pipefail
 if [ $# -lt 5 ] || [ $# -gt 6 ]; then
     sed -n '2,/^set/p' "$0" | sed '$d'
     exit 2
 fi
 LBIN=$1 HXQ_DIR=$2 BF16_DIR=$3 Q8=$4 BF=$5 Q4=${6:-}
+HEAD_DIR=${HXQ_HEAD:-}
 ROUNDS=${ROUNDS:-5}
 THREADS=${THREADS:-2}
 PROMPT=${PROMPT:-256}
 DECODE=${DECODE:-64}
 BUILD=${BUILD:-build}
 for f in "$LBIN/llama-bench" "$HXQ_DIR/config.json" "$BF16_DIR/config.json" "$Q8" "$BF" \
-         ${Q4:+"$Q4"}; do
+         ${Q4:+"$Q4"} ${HEAD_DIR:+"$HEAD_DIR/config.json"}; do
     [ -e "$f" ] || { echo "peer.sh: $f not found" >&2; exit 2; }
 done
 make -s "$BUILD/bench/bench_engine" "$BUILD/bench/bench_bandwidth"
@@ -78,6 +80,7 @@ for r in $(seq 1 "$ROUNDS"); do
     {
         llama q8 "$Q8"
         hxq hxq "$HXQ_DIR"
+        [ -z "$HEAD_DIR" ] || hxq hhd "$HEAD_DIR"
         llama bf "$BF"
         hxq hbf "$BF16_DIR"
         [ -z "$Q4" ] || llama q4 "$Q4"
@@ -106,6 +109,10 @@ awk -v rounds="$ROUNDS" '
         row("decode BF16 vs BF16", "bf_tg", "hbf_tg")
         row("prompt Q8_0 vs HXQ", "q8_pp", "hxq_pp")
         row("prompt BF16 vs BF16", "bf_pp", "hbf_pp")
+        if (n["hhd_tg"]) {
+            row("decode Q8_0 vs HXQ+head", "q8_tg", "hhd_tg")
+            row("prompt Q8_0 vs HXQ+head", "q8_pp", "hhd_pp")
+        }
         if (n["q4_tg"]) {
             row("decode Q4_K_M vs HXQ", "q4_tg", "hxq_tg")
             row("prompt Q4_K_M vs HXQ", "q4_pp", "hxq_pp")
@@ -115,6 +122,10 @@ awk -v rounds="$ROUNDS" '
         printf "HXQ  decode reads %.1f MB/token: %.2f GB/s = %.0f%% of bandwidth, cpu use %.2f\n",
                med("hxq_bytes") / 1e6, med("hxq_bytes") * med("hxq_tg") / 1e9,
                100 * med("hxq_bytes") * med("hxq_tg") / 1e9 / bw, med("hxq_cpu_tg")
+        if (n["hhd_tg"])
+            printf "HXQ+head decode reads %.1f MB/token: %.2f GB/s = %.0f%% of bandwidth, cpu use %.2f\n",
+                   med("hhd_bytes") / 1e6, med("hhd_bytes") * med("hhd_tg") / 1e9,
+                   100 * med("hhd_bytes") * med("hhd_tg") / 1e9 / bw, med("hhd_cpu_tg")
         printf "BF16 decode reads %.1f MB/token: %.2f GB/s = %.0f%% of bandwidth, cpu use %.2f\n",
                med("hbf_bytes") / 1e6, med("hbf_bytes") * med("hbf_tg") / 1e9,
                100 * med("hbf_bytes") * med("hbf_tg") / 1e9 / bw, med("hbf_cpu_tg")

@@ -156,6 +156,21 @@ void hxq_matvec_f16_ref(const uint16_t *w, int64_t cols, const float *x, float *
 void hxq_matvec_f32(const float *w, int64_t cols, const float *x, float *y, int64_t r0,
                     int64_t r1);
 
+/* Several tokens at once (a decode step of several sequences): for t in
+ * [0, n), y[t * ldy + r - r0] = sum_c W[r, c] x[t * ldx + c] for r in
+ * [r0, r1). Each weight is looked up or widened once for all n tokens,
+ * and every token's result is bit-identical to the plain single-token
+ * function on x + t * ldx (the same variant, the same order of
+ * operations), so batching tokens changes no output. */
+void hxq_matvec_hxq_multi(const hxq_qmatrix *m, const float *x, int64_t ldx, float *y,
+                          int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void hxq_matvec_bf16_multi(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
+                           float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void hxq_matvec_f16_multi(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
+                          float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void hxq_matvec_f32_multi(const float *w, int64_t cols, const float *x, int64_t ldx,
+                          float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+
 /* ---- stored modules of a model folder --------------------------------- */
 
 /* A module's matrix with owned, aligned small arrays (codebook, sidecar)

@@ -11,56 +11,29 @@
  * 3.6, decoding to an L1 buffer first 3.9. On Zen 3 (docs/BENCHMARKS.md)
  * this form is again the fastest of those and of pair tables (64K entries,
  * L2-resident), broadcast+blend assembly and BMI1 bextr extracts. */
-#include "matvec_int.h"
-
-#include <immintrin.h>
-#include <string.h>
-
-static inline float hsum8(__m256 v)
-{
-    __m128 lo = _mm256_castps256_ps128(v);
-    __m128 hi = _mm256_extractf128_ps(v, 1);
-    lo = _mm_add_ps(lo, hi);
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
-    return _mm_cvtss_f32(lo);
-}
-
-/* Eight codebook values for eight indices. The 64-bit word is split into
- * two 32-bit halves first: the byte extracts then need fewer shifts
- * (llvm-mca, znver3: 108 instead of 124 uops per 32 weights). Zen 3 issues
- * at most two FP loads per cycle, and each weight needs one, so about two
- * weights per cycle is the ceiling of any scalar-lookup form. */
-static inline __m256 gather8(const float *cb, const uint8_t *idx)
-{
-    uint64_t v;
-    memcpy(&v, idx, 8);
-    uint32_t a = (uint32_t)v, b = (uint32_t)(v >> 32);
-    __m128 lo = _mm_setr_ps(cb[a & 255], cb[(a >> 8) & 255], cb[(a >> 16) & 255], cb[a >> 24]);
-    __m128 hi = _mm_setr_ps(cb[b & 255], cb[(b >> 8) & 255], cb[(b >> 16) & 255], cb[b >> 24]);
-    return _mm256_set_m128(hi, lo);
-}
+#include "matvec_avx2.h"
 
 void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
                            int64_t r1)
 {
     int64_t cols = m->cols;
     const float *cb = m->codebook;
+    avx2_prefetch_start(m->indices + r0 * cols, (r1 - r0) * cols);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *idx = m->indices + r * cols;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
         __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
         int64_t c = 0;
         for (; c + 32 <= cols; c += 32) {
-            _mm_prefetch((const char *)(idx + c + 2048), _MM_HINT_T0);
-            a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
-            a1 = _mm256_fmadd_ps(gather8(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);
-            a2 = _mm256_fmadd_ps(gather8(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2);
-            a3 = _mm256_fmadd_ps(gather8(cb, idx + c + 24), _mm256_loadu_ps(x + c + 24), a3);
+            _mm_prefetch((const char *)(idx + c + AVX2_PREFETCH), _MM_HINT_T0);
+            a0 = _mm256_fmadd_ps(avx2_gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
+            a1 = _mm256_fmadd_ps(avx2_gather8(cb, idx + c + 8), _mm256_loadu_ps(x + c + 8), a1);
+            a2 = _mm256_fmadd_ps(avx2_gather8(cb, idx + c + 16), _mm256_loadu_ps(x + c + 16), a2);
+            a3 = _mm256_fmadd_ps(avx2_gather8(cb, idx + c + 24), _mm256_loadu_ps(x + c + 24), a3);
         }
         for (; c + 8 <= cols; c += 8)
-            a0 = _mm256_fmadd_ps(gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
-        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+            a0 = _mm256_fmadd_ps(avx2_gather8(cb, idx + c), _mm256_loadu_ps(x + c), a0);
+        float acc = avx2_hsum4(a0, a1, a2, a3);
         for (; c < cols; c++)
             acc += cb[idx[c]] * x[c];
         y[r - r0] = acc;
@@ -74,20 +47,9 @@ void codec_decode_hxq_avx2(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *
     const uint8_t *idx = m->indices + r0 * m->cols;
     int64_t n = (r1 - r0) * m->cols, p = 0;
     for (; p + 8 <= n; p += 8)
-        _mm256_storeu_ps(out + p, gather8(cb, idx + p));
+        _mm256_storeu_ps(out + p, avx2_gather8(cb, idx + p));
     for (; p < n; p++)
         out[p] = cb[idx[p]];
-}
-
-static inline __m256 bf16x8(const uint16_t *p)
-{
-    __m128i h = _mm_loadu_si128((const __m128i *)p);
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
-}
-
-static inline __m256 f16x8(const uint16_t *p)
-{
-    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
 }
 
 /* BF16 and F16 rows: the same loop around a widening load. */
@@ -95,13 +57,14 @@ static inline __m256 f16x8(const uint16_t *p)
     void name(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,       \
               int64_t r1)                                                                  \
     {                                                                                      \
+        avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);                          \
         for (int64_t r = r0; r < r1; r++) {                                                \
             const uint16_t *row = w + r * cols;                                            \
             __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                     \
             __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                     \
             int64_t c = 0;                                                                 \
             for (; c + 32 <= cols; c += 32) {                                              \
-                _mm_prefetch((const char *)(row + c + 1024), _MM_HINT_T0);                 \
+                _mm_prefetch((const char *)(row + c) + AVX2_PREFETCH, _MM_HINT_T0);        \
                 a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
                 a1 = _mm256_fmadd_ps(load8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);  \
                 a2 = _mm256_fmadd_ps(load8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2); \
@@ -109,15 +72,15 @@ static inline __m256 f16x8(const uint16_t *p)
             }                                                                              \
             for (; c + 8 <= cols; c += 8)                                                  \
                 a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
-            float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))); \
+            float acc = avx2_hsum4(a0, a1, a2, a3);                                        \
             for (; c < cols; c++)                                                          \
                 acc += widen1(row[c]) * x[c];                                              \
             y[r - r0] = acc;                                                               \
         }                                                                                  \
     }
 
-HALF_MATVEC(codec_matvec_bf16_avx2, bf16x8, hxq_bf16_to_f32)
-HALF_MATVEC(codec_matvec_f16_avx2, f16x8, hxq_f16_to_f32)
+HALF_MATVEC(codec_matvec_bf16_avx2, avx2_bf16x8, hxq_bf16_to_f32)
+HALF_MATVEC(codec_matvec_f16_avx2, avx2_f16x8, hxq_f16_to_f32)
 
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1)
@@ -135,7 +98,7 @@ void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *
         }
         for (; c + 8 <= cols; c += 8)
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(row + c), _mm256_loadu_ps(x + c), a0);
-        float acc = hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        float acc = avx2_hsum4(a0, a1, a2, a3);
         for (; c < cols; c++)
             acc += row[c] * x[c];
         y[r - r0] = acc;

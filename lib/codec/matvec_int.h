@@ -16,6 +16,33 @@ void codec_matvec_f16_avx2(const uint16_t *w, int64_t cols, const float *x, floa
 void codec_matvec_f32_avx2(const float *w, int64_t cols, const float *x, float *y,
                            int64_t r0, int64_t r1);
 
+/* Several tokens (hxq_matvec_*_multi): the AVX2 kernels
+ * (matvec_multi_avx2.c), each token bit-identical to the codec_*_avx2
+ * single-token kernel above, and the scalar ones (matvec_ref.c), each
+ * token bit-identical to the _ref single-token function. */
+void codec_matvec_hxq_multi_avx2(const hxq_qmatrix *m, const float *x, int64_t ldx, float *y,
+                                 int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void codec_matvec_bf16_multi_avx2(const uint16_t *w, int64_t cols, const float *x,
+                                  int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
+                                  int64_t r1);
+void codec_matvec_f16_multi_avx2(const uint16_t *w, int64_t cols, const float *x,
+                                 int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
+                                 int64_t r1);
+void codec_matvec_f32_multi_avx2(const float *w, int64_t cols, const float *x, int64_t ldx,
+                                 float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void codec_matvec_hxq_multi_ref(const hxq_qmatrix *m, const float *x, int64_t ldx, float *y,
+                                int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void codec_matvec_bf16_multi_ref(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
+                                 float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void codec_matvec_f16_multi_ref(const uint16_t *w, int64_t cols, const float *x, int64_t ldx,
+                                float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+void codec_matvec_f32_multi_ref(const float *w, int64_t cols, const float *x, int64_t ldx,
+                                float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+
+/* The scalar F32 product (the specification of hxq_matvec_f32). */
+void codec_matvec_f32_ref(const float *w, int64_t cols, const float *x, float *y,
+                          int64_t r0, int64_t r1);
+
 /* AVX-512 VBMI variant (matvec_avx512.c); needs cols % 64 == 0. */
 void codec_matvec_hxq_vbmi(const hxq_qmatrix *m, const float *x, float *y, int64_t r0,
                            int64_t r1);

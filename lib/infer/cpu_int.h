@@ -32,7 +32,13 @@ struct cpu_state {
     int32_t *etok;             /* tokens routed to one expert [B]           */
     float *ew;                 /* their weights [B]                         */
     float *ex, *eg, *eu, *ed;  /* expert input [B, H], gate/up [B, I], out [B, H] */
-    float *dg, *du;            /* decode: gate/up of the chosen [B, top_k, I] */
+    float *dg, *du;            /* decode: gate/up per slot [B, top_k, I]    */
+    /* decode steps (at most D = min(n_seq, B) tokens): the (token, choice)
+       pairs ordered by expert are "slots" (moe.c)                          */
+    float *dx, *dd;            /* per slot: expert input, down output [D * top_k, H] */
+    int32_t *dpair, *dslot;    /* slot -> pair t * top_k + c, and back [D * top_k] */
+    int64_t *dgroup;           /* first slot of each expert's group, + end  */
+    float *lg;                 /* logits of a decode step [D, V]; NULL when n_seq is 1 */
     float **tile;              /* per thread [INFER_TILE_ROWS * max cols]   */
     float **scores;            /* per thread [max_batch, max_ctx]           */
 };
@@ -41,10 +47,18 @@ typedef struct cpu_state cpu_state;
 /* y[r - r0] = (W x)[r] for rows [r0, r1) of any storage kind. */
 void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64_t r1);
 
-/* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. n == 1, or any n
- * in a decode step of several sequences (s->each_token), runs the
- * matrix-vector kernels over row blocks for each token; otherwise tiles of
- * INFER_TILE_ROWS rows are decoded to float and multiplied with sgemm. */
+/* The same for n tokens x [n, ldx] into y [n, ldy] (y[t * ldy + r - r0]):
+ * each weight is read once for all of them, each token's result is
+ * bit-identical to cpu_matvec of that token alone. */
+void cpu_matvec_multi(const hxq_linear *w, const float *x, int64_t ldx, float *y,
+                      int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+
+/* y[n, w->rows] (row stride ldy) = x[n, w->cols] W^T. A few tokens
+ * (LINEAR_MATVEC_TOKENS in weights.c), or any n in a decode step of several
+ * sequences (s->each_token), run the matrix-vector kernels over row blocks
+ * for all tokens at once (cpu_matvec_multi: each token's result as if
+ * alone); otherwise tiles of INFER_TILE_ROWS rows are decoded to float and
+ * multiplied with sgemm. */
 void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
                 int64_t ldy);
 

@@ -38,11 +38,14 @@ static void cpu_destroy(void *state)
     free(s->scores);
     float *bufs[] = {s->kc, s->vc, s->rope_cos, s->rope_sin, s->x, s->a,
                      s->q, s->k, s->v, s->att, s->tmp, s->rl, s->selw, s->ew, s->ex, s->eg,
-                     s->eu, s->ed, s->dg, s->du};
+                     s->eu, s->ed, s->dg, s->du, s->dx, s->dd, s->lg};
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
         free(bufs[i]);
     free(s->sel);
     free(s->etok);
+    free(s->dpair);
+    free(s->dslot);
+    free(s->dgroup);
     free(s->tpos);
     free(s->first);
     hxq_pool_free(s->pool);
@@ -88,6 +91,7 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
     }
     s->nthreads = hxq_pool_threads(s->pool);
     int64_t H = m->hidden, B = s->max_batch, NI = m->inter, E = m->n_experts, K = m->top_k;
+    int64_t D = s->n_seq < B ? s->n_seq : B;   /* tokens of a decode step */
     s->qw = m->n_heads * m->head_dim;
     s->kw = m->n_kv_heads * m->head_dim;
     int64_t LC;
@@ -115,6 +119,12 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
         s->ed = fbuf(B, H);
         s->dg = fbuf(B * K, NI);
         s->du = fbuf(B * K, NI);
+        s->dx = fbuf(D * K, H);
+        s->dd = fbuf(D * K, H);
+        s->dpair = hxq_calloc_array(D * K, sizeof(int32_t));
+        s->dslot = hxq_calloc_array(D * K, sizeof(int32_t));
+        s->dgroup = hxq_calloc_array(D * K + 1, sizeof(int64_t));
+        s->lg = D > 1 ? fbuf(D, m->vocab) : NULL;
         s->sel = hxq_calloc_array(B * K, sizeof(int32_t));
         s->etok = hxq_calloc_array(B, sizeof(int32_t));
         s->tpos = hxq_calloc_array(B, sizeof(int64_t));
@@ -123,7 +133,8 @@ static int cpu_create(const hxq_model *m, const hxq_engine_opts *o, void **out, 
         s->scores = calloc((size_t)s->nthreads, sizeof(float *));
         bad = !s->kc || !s->vc || !s->rope_cos || !s->rope_sin || !s->x || !s->a || !s->q ||
               !s->k || !s->v || !s->att || !s->tmp || !s->rl || !s->selw || !s->ew ||
-              !s->ex || !s->eg || !s->eu || !s->ed || !s->dg || !s->du || !s->sel ||
+              !s->ex || !s->eg || !s->eu || !s->ed || !s->dg || !s->du || !s->dx ||
+              !s->dd || !s->dpair || !s->dslot || !s->dgroup || (D > 1 && !s->lg) || !s->sel ||
               !s->etok || !s->tpos || !s->first || !s->tile || !s->scores;
         for (int i = 0; !bad && i < s->nthreads; i++) {
             s->tile[i] = fbuf(INFER_TILE_ROWS, maxcols);
@@ -171,11 +182,20 @@ static void cpu_seq_copy(void *state, int src, int dst, int64_t n)
     }
 }
 
-/* The logits each part wants from the final normed states a [n, H]. */
+/* The logits each part wants from the final normed states a [n, H]. A
+ * decode step of several sequences runs the lm_head once for all its
+ * tokens (each result as that token's alone) and copies them out. */
 static void cpu_logits(cpu_state *s, const float *a)
 {
     const hxq_backend_batch *b = s->batch;
     int64_t H = s->m->hidden, V = s->m->vocab;
+    if (s->each_token && b->n_parts > 1) {
+        cpu_linear(s, &s->m->lm_head, a, b->n_parts, s->lg, V);
+        for (int i = 0; i < b->n_parts; i++)
+            if (b->parts[i].logits)
+                memcpy(b->parts[i].logits, s->lg + i * V, (size_t)V * sizeof(float));
+        return;
+    }
     for (int i = 0; i < b->n_parts; i++) {
         const hxq_seq_part *p = &b->parts[i];
         const float *ai = a + s->first[i] * H;

@@ -49,62 +49,96 @@ static inline float silu(float v)
 typedef struct dec_job {
     cpu_state *s;
     const hxq_layer *L;
-    const float *m;           /* [n, H] normed inputs                    */
-    float *x;                 /* [n, H] residual stream                   */
+    int64_t groups;           /* experts chosen by at least one token     */
     int64_t blocks;           /* row blocks per expert (gate/up)          */
     int64_t hblocks;          /* row blocks of the output (down)          */
 } dec_job;
 
 #define MOE_BLOCK 32
 
-/* Decode, gate and up: items are (token, chosen expert, block of rows). */
+/* Group g's expert, first slot and token count (slots: the (token, choice)
+ * pairs ordered by expert, see moe_decode). */
+static void group(const cpu_state *s, int64_t g, int32_t *ex, int64_t *first, int64_t *count)
+{
+    *first = s->dgroup[g];
+    *count = s->dgroup[g + 1] - *first;
+    *ex = s->sel[s->dpair[*first]];
+}
+
+/* Decode, gate and up: items are (expert group, block of rows); one pass
+ * over the expert's rows for all its tokens. */
 static void dec_gate_up(void *ctx, int64_t b, int64_t e, int tid)
 {
     const dec_job *j = ctx;
     cpu_state *s = j->s;
-    int64_t I = s->m->inter, H = s->m->hidden, K = s->m->top_k;
+    int64_t I = s->m->inter, H = s->m->hidden;
     for (int64_t it = b; it < e; it++) {
-        int64_t tc = it / j->blocks, r0 = (it % j->blocks) * MOE_BLOCK;
+        int64_t g = it / j->blocks, r0 = (it % j->blocks) * MOE_BLOCK, first, gn;
         int64_t r1 = r0 + MOE_BLOCK < I ? r0 + MOE_BLOCK : I;
-        int32_t ex = s->sel[tc];
-        const float *m = j->m + tc / K * H;
-        float *gy = s->dg + tc * I, *uy = s->du + tc * I;
-        cpu_matvec(&j->L->gate[ex], m, gy + r0, r0, r1);
-        cpu_matvec(&j->L->up[ex], m, uy + r0, r0, r1);
-        for (int64_t r = r0; r < r1; r++)
-            gy[r] = silu(gy[r]) * uy[r];
+        int32_t ex;
+        group(s, g, &ex, &first, &gn);
+        const float *m = s->dx + first * H;
+        float *gy = s->dg + first * I, *uy = s->du + first * I;
+        cpu_matvec_multi(&j->L->gate[ex], m, H, gy + r0, I, gn, r0, r1);
+        cpu_matvec_multi(&j->L->up[ex], m, H, uy + r0, I, gn, r0, r1);
+        for (int64_t t = 0; t < gn; t++)
+            for (int64_t r = r0; r < r1; r++)
+                gy[t * I + r] = silu(gy[t * I + r]) * uy[t * I + r];
     }
 }
 
-/* Decode, down: items are (token, block of output rows); a token's
- * experts are summed in routing order so the result does not depend on
- * the threads or on the other tokens. */
+/* Decode, down: items are (expert group, block of output rows), into
+ * s->dd per slot. */
 static void dec_down(void *ctx, int64_t b, int64_t e, int tid)
 {
     const dec_job *j = ctx;
     cpu_state *s = j->s;
-    int64_t I = s->m->inter, H = s->m->hidden, K = s->m->top_k;
-    float tmp[MOE_BLOCK];
+    int64_t I = s->m->inter, H = s->m->hidden;
     for (int64_t it = b; it < e; it++) {
-        int64_t t = it / j->hblocks, r0 = (it % j->hblocks) * MOE_BLOCK;
+        int64_t g = it / j->hblocks, r0 = (it % j->hblocks) * MOE_BLOCK, first, gn;
         int64_t r1 = r0 + MOE_BLOCK < H ? r0 + MOE_BLOCK : H;
-        float *x = j->x + t * H;
-        for (int64_t c = t * K; c < (t + 1) * K; c++) {
-            cpu_matvec(&j->L->down[s->sel[c]], s->dg + c * I, tmp, r0, r1);
-            for (int64_t r = r0; r < r1; r++)
-                x[r] += s->selw[c] * tmp[r - r0];
-        }
+        int32_t ex;
+        group(s, g, &ex, &first, &gn);
+        cpu_matvec_multi(&j->L->down[ex], s->dg + first * I, I, s->dd + first * H + r0, H, gn,
+                         r0, r1);
     }
 }
 
 /* n tokens, each through its chosen experts with the matrix-vector
- * kernels (one token, or a decode step of several sequences). */
+ * kernels (one token, or a decode step of several sequences). The (token,
+ * choice) pairs are ordered by expert (then by token) into slots, so each
+ * chosen expert's weights are read once for all its tokens; every
+ * product is bit-identical to that of the token alone, and each token's
+ * experts are summed in routing order, so the result does not depend on
+ * the threads or on the other tokens. */
 static void moe_decode(cpu_state *s, const hxq_layer *L, const float *m, int64_t n, float *x)
 {
-    int64_t I = s->m->inter, H = s->m->hidden;
-    dec_job j = {s, L, m, x, (I + MOE_BLOCK - 1) / MOE_BLOCK, (H + MOE_BLOCK - 1) / MOE_BLOCK};
-    hxq_pool_run(s->pool, n * s->m->top_k * j.blocks, 1, dec_gate_up, &j);
-    hxq_pool_run(s->pool, n * j.hblocks, 1, dec_down, &j);
+    int64_t I = s->m->inter, H = s->m->hidden, K = s->m->top_k, P = n * K;
+    int64_t E = s->m->moe ? s->m->n_experts : 1, slot = 0, groups = 0;
+    for (int64_t ex = 0; ex < E; ex++) {
+        int64_t first = slot;
+        for (int64_t c = 0; c < P; c++)
+            if (s->sel[c] == ex) {
+                s->dpair[slot] = (int32_t)c;
+                s->dslot[c] = (int32_t)slot;
+                memcpy(s->dx + slot * H, m + c / K * H, (size_t)H * sizeof(float));
+                slot++;
+            }
+        if (slot > first)
+            s->dgroup[groups++] = first;
+    }
+    s->dgroup[groups] = slot;
+    dec_job j = {s, L, groups, (I + MOE_BLOCK - 1) / MOE_BLOCK, (H + MOE_BLOCK - 1) / MOE_BLOCK};
+    hxq_pool_run(s->pool, groups * j.blocks, 1, dec_gate_up, &j);
+    hxq_pool_run(s->pool, groups * j.hblocks, 1, dec_down, &j);
+    for (int64_t t = 0; t < n; t++) {
+        float *xt = x + t * H;
+        for (int64_t c = t * K; c < (t + 1) * K; c++) {
+            const float *d = s->dd + (int64_t)s->dslot[c] * H;
+            for (int64_t r = 0; r < H; r++)
+                xt[r] += s->selw[c] * d[r];
+        }
+    }
 }
 
 /* Batch: per expert, gather its tokens and run three tiled GEMMs. */

@@ -73,12 +73,31 @@ void cpu_matvec(const hxq_linear *w, const float *x, float *y, int64_t r0, int64
     }
 }
 
-/* Rows [b, e) of every token with the matrix-vector kernels. */
+void cpu_matvec_multi(const hxq_linear *w, const float *x, int64_t ldx, float *y,
+                      int64_t ldy, int64_t n, int64_t r0, int64_t r1)
+{
+    switch (w->kind) {
+    case HXQ_WEIGHT_F32:
+        hxq_matvec_f32_multi(w->data, w->cols, x, ldx, y, ldy, n, r0, r1);
+        break;
+    case HXQ_WEIGHT_BF16:
+        hxq_matvec_bf16_multi(w->data, w->cols, x, ldx, y, ldy, n, r0, r1);
+        break;
+    case HXQ_WEIGHT_HXQ:
+        hxq_matvec_hxq_multi(&w->q, x, ldx, y, ldy, n, r0, r1);
+        break;
+    case HXQ_WEIGHT_F16:
+        hxq_matvec_f16_multi(w->data, w->cols, x, ldx, y, ldy, n, r0, r1);
+        break;
+    }
+}
+
+/* Rows [b, e) of every token with the matrix-vector kernels, each weight
+ * read once for all tokens. */
 static void matvec_rows(void *ctx, int64_t b, int64_t e, int tid)
 {
     const linear_job *j = ctx;
-    for (int64_t t = 0; t < j->n; t++)
-        cpu_matvec(j->w, j->x + t * j->w->cols, j->y + t * j->ldy + b, b, e);
+    cpu_matvec_multi(j->w, j->x, j->w->cols, j->y + b, j->ldy, j->n, b, e);
 }
 
 /* n > 1: tiles [b, e) of INFER_TILE_ROWS rows: decode, then sgemm. */
@@ -102,11 +121,20 @@ static void gemm_tiles(void *ctx, int64_t b, int64_t e, int tid)
     }
 }
 
+/* Up to this many tokens a Linear runs the multi-token matrix-vector
+ * kernels rather than tiles + sgemm: `bench_kernels DIR 0 5 gemm` (one
+ * thread, OLMoE's 64 gate_proj matrices of a layer) measured them equally
+ * fast at 12-16 tokens and the matrix-vector kernels 1.3-3x faster below,
+ * HXQ and BF16 alike (sgemm's packing dominates at small M). It matters for
+ * the experts of a prompt that few of its tokens chose, and for short
+ * prompts. A fixed count, so the result does not depend on the threads. */
+#define LINEAR_MATVEC_TOKENS 12
+
 void cpu_linear(cpu_state *s, const hxq_linear *w, const float *x, int64_t n, float *y,
                 int64_t ldy)
 {
     linear_job j = {s, w, x, n, y, ldy};
-    if (n == 1 || s->each_token) {
+    if (n <= LINEAR_MATVEC_TOKENS || s->each_token) {
         /* chunks of about 128K weights: small enough that the threads end
          * together (a quarter of lm_head per thread left one waiting for
          * the other for milliseconds), large enough that the shared

@@ -1,7 +1,9 @@
 /* test_matvec.c - matrix-vector products from the stored form: the scalar
  * _ref functions against a double-precision product of the decoded
  * weights, and the dispatched (AVX2 when present) kernels against _ref,
- * over shapes that exercise every tail and sidecar placement. */
+ * over shapes that exercise every tail and sidecar placement; the
+ * multi-token kernels against n calls of their single-token kernels,
+ * bytewise. */
 #include "hxq_codec.h"
 #include "hxq_test.h"
 #include "matvec_int.h"
@@ -75,7 +77,7 @@ static const int64_t shapes[][3] = {
     /* rows, cols, sidecar */
     {1, 1, 0}, {3, 7, 2}, {5, 8, 1}, {4, 31, 3}, {9, 32, 9}, {7, 33, 5},
     {16, 256, 40}, {3, 1000, 17}, {64, 2048, 256}, {2, 4099, 0}, {8, 128, 5},
-    {3, 1088, 7}, {5, 3072, 11},
+    {3, 1088, 7}, {5, 3072, 11}, {3, 2093, 6}, {4, 2048, 0},
 };
 
 START_TEST(hxq_ref_matches_decoded)
@@ -235,6 +237,137 @@ START_TEST(decode_is_exact)
 }
 END_TEST
 
+/* ---- several tokens --------------------------------------------------- */
+
+#define MULTI_MAX 9   /* tokens per call: 1 .. MULTI_MAX */
+#define SENTINEL 12345.5f
+
+/* A multi-token kernel and the single-token kernel it must equal per
+ * token, over one kind of weights (w: the hxq_qmatrix, or the rows). */
+typedef struct multi_case {
+    const char *what;
+    void (*multi)(const void *w, int64_t cols, const float *x, int64_t ldx, float *y,
+                  int64_t ldy, int64_t n, int64_t r0, int64_t r1);
+    void (*single)(const void *w, int64_t cols, const float *x, float *y, int64_t r0,
+                   int64_t r1);
+} multi_case;
+
+/* Adapters to those signatures, for rows of type T and for HXQ. */
+#define ADAPT(name, T, multi, single)                                                      \
+    static void name##_m(const void *w, int64_t cols, const float *x, int64_t ldx,         \
+                         float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1)         \
+    {                                                                                      \
+        multi((const T *)w, cols, x, ldx, y, ldy, n, r0, r1);                              \
+    }                                                                                      \
+    static void name##_s(const void *w, int64_t cols, const float *x, float *y, int64_t r0, \
+                         int64_t r1)                                                       \
+    {                                                                                      \
+        single((const T *)w, cols, x, y, r0, r1);                                          \
+    }
+#define ADAPT_Q(name, multi, single)                                                       \
+    static void name##_m(const void *w, int64_t cols, const float *x, int64_t ldx,         \
+                         float *y, int64_t ldy, int64_t n, int64_t r0, int64_t r1)         \
+    {                                                                                      \
+        (void)cols;                                                                        \
+        multi(w, x, ldx, y, ldy, n, r0, r1);                                               \
+    }                                                                                      \
+    static void name##_s(const void *w, int64_t cols, const float *x, float *y, int64_t r0, \
+                         int64_t r1)                                                       \
+    {                                                                                      \
+        (void)cols;                                                                        \
+        single(w, x, y, r0, r1);                                                           \
+    }
+ADAPT_Q(hxq, hxq_matvec_hxq_multi, hxq_matvec_hxq)
+ADAPT_Q(hxq_avx2, codec_matvec_hxq_multi_avx2, codec_matvec_hxq_avx2)
+ADAPT_Q(hxq_ref, codec_matvec_hxq_multi_ref, hxq_matvec_hxq_ref)
+ADAPT(bf16, uint16_t, hxq_matvec_bf16_multi, hxq_matvec_bf16)
+ADAPT(bf16_avx2, uint16_t, codec_matvec_bf16_multi_avx2, codec_matvec_bf16_avx2)
+ADAPT(bf16_ref, uint16_t, codec_matvec_bf16_multi_ref, hxq_matvec_bf16_ref)
+ADAPT(f16, uint16_t, hxq_matvec_f16_multi, hxq_matvec_f16)
+ADAPT(f16_avx2, uint16_t, codec_matvec_f16_multi_avx2, codec_matvec_f16_avx2)
+ADAPT(f16_ref, uint16_t, codec_matvec_f16_multi_ref, hxq_matvec_f16_ref)
+ADAPT(f32, float, hxq_matvec_f32_multi, hxq_matvec_f32)
+ADAPT(f32_avx2, float, codec_matvec_f32_multi_avx2, codec_matvec_f32_avx2)
+ADAPT(f32_ref, float, codec_matvec_f32_multi_ref, codec_matvec_f32_ref)
+
+#define CASE(name) {#name, name##_m, name##_s}
+
+/* Runs mc on n = 1 .. MULTI_MAX tokens (strides larger than the rows,
+ * several row ranges) and compares every token's output bytewise with
+ * the single kernel's; the gaps of the strided output stay untouched. */
+static void check_multi(const multi_case *mc, const void *w, int64_t rows, int64_t cols,
+                        rng *r)
+{
+    int64_t ldx = cols + 3, ldy = rows + 5;
+    float *x = malloc((size_t)(MULTI_MAX * ldx) * sizeof(float));
+    float *y = malloc((size_t)(MULTI_MAX * ldy) * sizeof(float));
+    float *want = malloc((size_t)rows * sizeof(float));
+    for (int64_t i = 0; i < MULTI_MAX * ldx; i++)
+        x[i] = next_f(r);
+    for (int64_t n = 1; n <= MULTI_MAX; n++)
+        for (int64_t r0 = 0; r0 < rows; r0 += (rows + 2) / 3) {
+            /* odd n: one row less, so both parities of the range occur */
+            int64_t r1 = n % 2 && rows - r0 > 1 ? rows - 1 : rows;
+            for (int64_t i = 0; i < MULTI_MAX * ldy; i++)
+                y[i] = SENTINEL;
+            mc->multi(w, cols, x, ldx, y, ldy, n, r0, r1);
+            for (int64_t t = 0; t < MULTI_MAX; t++) {
+                int64_t written = t < n ? r1 - r0 : 0;
+                if (t < n) {
+                    mc->single(w, cols, x + t * ldx, want, r0, r1);
+                    ck_assert_msg(memcmp(y + t * ldy, want, (size_t)written * sizeof(float))
+                                      == 0,
+                                  "%s: %lldx%lld, n %lld, rows %lld..%lld: token %lld differs",
+                                  mc->what, (long long)rows, (long long)cols, (long long)n,
+                                  (long long)r0, (long long)r1, (long long)t);
+                }
+                for (int64_t i = written; i < ldy; i++)
+                    ck_assert_msg(y[t * ldy + i] == SENTINEL, "%s: wrote outside its rows",
+                                  mc->what);
+            }
+        }
+    free(x);
+    free(y);
+    free(want);
+}
+
+/* Every multi-token kernel this CPU runs (dispatched, AVX2, scalar) equals
+ * n calls of its single-token kernel, bit for bit, n = 1 .. MULTI_MAX. */
+START_TEST(multi_equals_single)
+{
+    rng r = {0x3141u + (uint64_t)_i};
+    const int64_t *sh = shapes[_i];
+    int64_t rows = sh[0], cols = sh[1];
+    hxq_qmatrix m = make_q(&r, rows, cols, sh[2]);
+    uint16_t *wb = malloc((size_t)(rows * cols) * sizeof(uint16_t));
+    uint16_t *wh = malloc((size_t)(rows * cols) * sizeof(uint16_t));
+    float *wf = malloc((size_t)(rows * cols) * sizeof(float));
+    for (int64_t i = 0; i < rows * cols; i++) {
+        wb[i] = hxq_f32_to_bf16(next_f(&r));
+        wh[i] = hxq_f32_to_f16(next_f(&r));
+        wf[i] = next_f(&r);
+    }
+    int avx2 = hxq_cpu_has_avx2();
+    const struct {
+        multi_case c;
+        const void *w;
+        int runs;
+    } cases[] = {
+        {CASE(hxq), &m, 1},  {CASE(hxq_avx2), &m, avx2}, {CASE(hxq_ref), &m, 1},
+        {CASE(bf16), wb, 1}, {CASE(bf16_avx2), wb, avx2}, {CASE(bf16_ref), wb, 1},
+        {CASE(f16), wh, 1},  {CASE(f16_avx2), wh, avx2}, {CASE(f16_ref), wh, 1},
+        {CASE(f32), wf, 1},  {CASE(f32_avx2), wf, avx2}, {CASE(f32_ref), wf, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (cases[i].runs)
+            check_multi(&cases[i].c, cases[i].w, rows, cols, &r);
+    free(wb);
+    free(wh);
+    free(wf);
+    free_q(&m);
+}
+END_TEST
+
 /* An empty row range writes nothing. */
 START_TEST(empty_range_writes_nothing)
 {
@@ -247,6 +380,8 @@ START_TEST(empty_range_writes_nothing)
     hxq_matvec_hxq_ref(&m, x, y, 4, 4);
     hxq_matvec_bf16(wb, 40, x, y, 1, 1);
     hxq_matvec_f32(x, 40, x, y, 0, 0);
+    hxq_matvec_hxq_multi(&m, x, 0, y, 0, 3, 2, 2);
+    hxq_matvec_bf16_multi(wb, 40, x, 0, y, 0, 2, 1, 1);
     for (int i = 0; i < 4; i++)
         ck_assert(y[i] == 7.0f);
     free_q(&m);
@@ -262,6 +397,7 @@ Suite *matvec_suite(void)
     tcase_add_loop_test(tc, hxq_variants_match_ref, 0, n);
     tcase_add_loop_test(tc, half_and_f32_match_double, 0, n);
     tcase_add_loop_test(tc, decode_is_exact, 0, n);
+    tcase_add_loop_test(tc, multi_equals_single, 0, n);
     tcase_add_test(tc, empty_range_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
