@@ -3,8 +3,8 @@
 # completion tokens/s at --parallel 1, 4 and 8 (bench/serve_load.py: 2 x
 # PARALLEL clients, so the queue never runs dry; greedy completions of
 # TOKENS tokens), on tiny-olmoe and, with FULL=1, on the 4-layer
-# full-width synthetic OLMoE (`hxq synth --layers 4`, 3.77 GB, deleted at
-# the end). "cpu use" is the server's CPU seconds per wall second (below
+# full-width synthetic OLMoE (`hxq synth --layers 4`, 3.77 GB) dense and
+# compressed (`hxq compress`, 2.09 GB), both deleted at the end. "cpu use" is the server's CPU seconds per wall second (below
 # THREADS: other processes had part of the machine), "tok/cpu-s" its
 # completion tokens per CPU second, which that sharing does not change.
 #
@@ -58,6 +58,9 @@ for p in 1 4 8; do bench tiny-olmoe models/tiny-olmoe "$p" "${REQUESTS:-8}"; don
 if [ "$FULL" = 1 ]; then
     [ -f "$BENCH_DIR/full/config.json" ] ||
         "$HXQ" synth "$BENCH_DIR/full" --layers 4 --threads "$THREADS" > /dev/null
+    [ -f "$BENCH_DIR/full-hxq/config.json" ] ||
+        "$HXQ" compress "$BENCH_DIR/full" "$BENCH_DIR/full-hxq" --threads "$THREADS" > /dev/null
     for p in 1 4 8; do bench 4-layer-bf16 "$BENCH_DIR/full" "$p" "${REQUESTS:-2}"; done
+    for p in 1 4 8; do bench 4-layer-hxq "$BENCH_DIR/full-hxq" "$p" "${REQUESTS:-2}"; done
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
