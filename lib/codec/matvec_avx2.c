@@ -18,7 +18,7 @@ void codec_matvec_hxq_avx2(const hxq_qmatrix *m, const float *x, float *y, int64
 {
     int64_t cols = m->cols;
     const float *cb = m->codebook;
-    avx2_prefetch_start(m->indices + r0 * cols, (r1 - r0) * cols);
+    avx2_prefetch_start(m->indices + r0 * cols, (r1 - r0) * cols, AVX2_PREFETCH);
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *idx = m->indices + r * cols;
         __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -57,14 +57,14 @@ void codec_decode_hxq_avx2(const hxq_qmatrix *m, int64_t r0, int64_t r1, float *
     void name(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t r0,       \
               int64_t r1)                                                                  \
     {                                                                                      \
-        avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);                          \
+        avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2, AVX2_PREFETCH_HALF);      \
         for (int64_t r = r0; r < r1; r++) {                                                \
             const uint16_t *row = w + r * cols;                                            \
             __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                     \
             __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();                     \
             int64_t c = 0;                                                                 \
             for (; c + 32 <= cols; c += 32) {                                              \
-                _mm_prefetch((const char *)(row + c) + AVX2_PREFETCH, _MM_HINT_T0);        \
+                _mm_prefetch((const char *)(row + c) + AVX2_PREFETCH_HALF, _MM_HINT_T0);   \
                 a0 = _mm256_fmadd_ps(load8(row + c), _mm256_loadu_ps(x + c), a0);          \
                 a1 = _mm256_fmadd_ps(load8(row + c + 8), _mm256_loadu_ps(x + c + 8), a1);  \
                 a2 = _mm256_fmadd_ps(load8(row + c + 16), _mm256_loadu_ps(x + c + 16), a2); \

@@ -38,17 +38,25 @@ static inline __m256 avx2_gather8(const float *cb, const uint8_t *idx)
     return _mm256_set_m128(hi, lo);
 }
 
-/* The first min(bytes, AVX2_PREFETCH) bytes at p, one prefetch per cache
- * line: the kernels prefetch AVX2_PREFETCH bytes ahead of what they read,
- * which leaves the start of each call's rows to demand misses one after
- * the other; issued together at the start they overlap. The engine calls
- * the kernels on blocks of 32-64 rows, so this start is a tenth of the
- * time of a block of HXQ rows. */
+/* The first min(bytes, dist) bytes at p, one prefetch per cache line: the
+ * kernels prefetch dist bytes ahead of what they read, which leaves the
+ * start of each call's rows to demand misses one after the other; issued
+ * together at the start they overlap. The engine calls the kernels on
+ * blocks of 32-64 rows, so this start is a tenth of the time of a block of
+ * HXQ rows. AVX2_PREFETCH is the distance of the HXQ index stream (compute
+ * bound: the distance made no measurable difference), AVX2_PREFETCH_HALF
+ * that of BF16/F16 rows, which are memory bound: on Zen 3, 512 bytes
+ * decoded 8% faster than 2048 (docs/BENCHMARKS.md). */
+#ifndef AVX2_PREFETCH
 #define AVX2_PREFETCH 2048
+#endif
+#ifndef AVX2_PREFETCH_HALF
+#define AVX2_PREFETCH_HALF 512
+#endif
 
-static inline void avx2_prefetch_start(const void *p, int64_t bytes)
+static inline void avx2_prefetch_start(const void *p, int64_t bytes, int64_t dist)
 {
-    for (int64_t o = 0; o < bytes && o < AVX2_PREFETCH; o += 64)
+    for (int64_t o = 0; o < bytes && o < dist; o += 64)
         _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
 

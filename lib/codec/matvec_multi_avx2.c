@@ -170,7 +170,7 @@ static void multi_rows(widen_fn widen, const void *w, int64_t cols, const float 
 void codec_matvec_hxq_multi_avx2(const hxq_qmatrix *m, const float *x, int64_t ldx, float *y,
                                  int64_t ldy, int64_t n, int64_t r0, int64_t r1)
 {
-    avx2_prefetch_start(m->indices + r0 * m->cols, (r1 - r0) * m->cols);
+    avx2_prefetch_start(m->indices + r0 * m->cols, (r1 - r0) * m->cols, AVX2_PREFETCH);
     multi_rows(widen_hxq, m, m->cols, x, ldx, y, ldy, n, r0, r1);
     for (int64_t t = 0; t < n; t++)
         codec_matvec_sidecar(m, x + t * ldx, y + t * ldy, r0, r1);
@@ -180,7 +180,7 @@ void codec_matvec_bf16_multi_avx2(const uint16_t *w, int64_t cols, const float *
                                   int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
                                   int64_t r1)
 {
-    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);
+    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2, AVX2_PREFETCH);
     multi_rows(widen_bf16, w, cols, x, ldx, y, ldy, n, r0, r1);
 }
 
@@ -188,7 +188,7 @@ void codec_matvec_f16_multi_avx2(const uint16_t *w, int64_t cols, const float *x
                                  int64_t ldx, float *y, int64_t ldy, int64_t n, int64_t r0,
                                  int64_t r1)
 {
-    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2);
+    avx2_prefetch_start(w + r0 * cols, (r1 - r0) * cols * 2, AVX2_PREFETCH);
     multi_rows(widen_f16, w, cols, x, ldx, y, ldy, n, r0, r1);
 }
 
