@@ -625,14 +625,10 @@ START_TEST(altered_source_is_caught)
 }
 END_TEST
 
-START_TEST(fused_experts_source)
+/* A one-layer MoE of 4 experts at width 64 (the fixture's config, synthetic
+ * weights) in src, its experts fused into 3-D tensors when fused is set. */
+static void synth_one_layer(const char *src, int fused)
 {
-    /* transformers-5 fused experts: each compressed expert matrix is a
-     * slice of a 3-D source tensor, found through the receipt */
-    char *tmp = hxq_test_tmpdir("vfused");
-    char src[2048], dst[2048];
-    snprintf(src, sizeof(src), "%s/src", tmp);
-    snprintf(dst, sizeof(dst), "%s/dst", tmp);
     hxq_synth_opts so;
     hxq_synth_opts_init(&so);
     so.layers = 1;
@@ -642,11 +638,23 @@ START_TEST(fused_experts_source)
     so.top_k = 2;
     so.heads = 4;
     so.vocab = 128;
-    so.fused = 1;
+    so.fused = fused;
     so.config_from = HXQ_FIXTURE_DENSE;
     so.threads = 1;
     hxq_error err = {0};
     ck_assert_msg(hxq_synth(src, &so, &err) == HXQ_OK, "%s", err.msg);
+}
+
+START_TEST(fused_experts_source)
+{
+    /* transformers-5 fused experts: each compressed expert matrix is a
+     * slice of a 3-D source tensor, found through the receipt */
+    char *tmp = hxq_test_tmpdir("vfused");
+    char src[2048], dst[2048];
+    snprintf(src, sizeof(src), "%s/src", tmp);
+    snprintf(dst, sizeof(dst), "%s/dst", tmp);
+    hxq_error err = {0};
+    synth_one_layer(src, 1);
     hxq_compress_opts o;
     hxq_compress_opts_init(&o);
     o.threads = 2;
@@ -678,19 +686,8 @@ START_TEST(include_head_recompute_passes)
     char src[2048], dst[2048];
     snprintf(src, sizeof(src), "%s/src", tmp);
     snprintf(dst, sizeof(dst), "%s/dst", tmp);
-    hxq_synth_opts so;
-    hxq_synth_opts_init(&so);
-    so.layers = 1;
-    so.hidden = 64;
-    so.intermediate = 32;
-    so.experts = 4;
-    so.top_k = 2;
-    so.heads = 4;
-    so.vocab = 128;
-    so.config_from = HXQ_FIXTURE_DENSE;
-    so.threads = 1;
     hxq_error err = {0};
-    ck_assert_msg(hxq_synth(src, &so, &err) == HXQ_OK, "%s", err.msg);
+    synth_one_layer(src, 0);
     hxq_compress_opts o;
     hxq_compress_opts_init(&o);
     o.include_head = 1;
