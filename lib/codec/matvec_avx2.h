@@ -45,8 +45,9 @@ static inline __m256 avx2_gather8(const float *cb, const uint8_t *idx)
  * blocks of 32-64 rows, so this start is a tenth of the time of a block of
  * HXQ rows. AVX2_PREFETCH is the distance of the HXQ index stream (compute
  * bound: the distance made no measurable difference), AVX2_PREFETCH_HALF
- * that of BF16/F16 rows, which are memory bound: on Zen 3, 512 bytes
- * decoded 8% faster than 2048 (docs/BENCHMARKS.md). */
+ * that of the single-token kernels' BF16/F16 rows, which are memory bound:
+ * on Zen 3, 512 bytes decoded about 7% faster than 2048 (docs/BENCHMARKS.md).
+ * The multi-token kernels were not measured with it and keep AVX2_PREFETCH. */
 #ifndef AVX2_PREFETCH
 #define AVX2_PREFETCH 2048
 #endif
